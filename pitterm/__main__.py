@@ -1,0 +1,5 @@
+import sys
+
+from pitterm.cli import main
+
+sys.exit(main())

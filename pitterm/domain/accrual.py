@@ -1,0 +1,64 @@
+"""Base accrual (seed 003 path 1, DESIGN §5): a pure function of a slip's frozen policy.
+
+Everything is exact: durations are integer seconds and the hour division happens once, at
+the end, in Decimal — a pre-divided hour fraction loses points (400 s at $100, 1.5 %,
+72/h must give theo 12.00 and 120 points, not 119).
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pitterm.domain.enums import Rounding
+
+SECONDS_PER_HOUR = 3600
+CENTS = Decimal("0.01")
+POLICY_VERSION = "loyalty_points_v1"
+
+
+class PolicySnapshot(BaseModel):
+    """The game settings frozen onto a slip when it starts."""
+
+    model_config = ConfigDict(frozen=True)
+
+    house_edge: Decimal = Field(ge=0, le=100, description="percent: 1.5 means 1.5%")
+    decisions_per_hour: int = Field(ge=0)
+    points_conversion_rate: Decimal = Field(ge=0)
+    rounding: Rounding = Rounding.HALF_UP
+    policy_version: str = POLICY_VERSION
+
+
+class Accrual(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    theo: Decimal
+    """Theoretical win in dollars, exact (not rounded)."""
+    points: int
+
+
+def theo(average_bet_cents: int, played_seconds: int, policy: PolicySnapshot) -> Decimal:
+    """average_bet × house_edge/100 × decisions_per_hour × played_hours, never negative."""
+    if average_bet_cents <= 0 or played_seconds <= 0:
+        return Decimal(0)
+    numerator = (
+        Decimal(average_bet_cents) * policy.house_edge * policy.decisions_per_hour * played_seconds
+    )
+    return numerator / (100 * 100 * SECONDS_PER_HOUR)
+
+
+def round_points(value: Decimal, rounding: Rounding) -> int:
+    mode = ROUND_HALF_UP if rounding is Rounding.HALF_UP else ROUND_FLOOR
+    return max(0, int(value.quantize(Decimal(1), rounding=mode)))
+
+
+def accrue(average_bet_cents: int, played_seconds: int, policy: PolicySnapshot) -> Accrual:
+    """Theo and points for a slip; zero duration or zero bet gives 0 points, still a result."""
+    t = theo(average_bet_cents, played_seconds, policy)
+    return Accrual(theo=t, points=round_points(t * policy.points_conversion_rate, policy.rounding))
+
+
+def theo_display(value: Decimal) -> Decimal:
+    """Theo as money, to the cent (for screens and metadata; points use the exact value)."""
+    return value.quantize(CENTS, rounding=ROUND_HALF_UP)

@@ -1,0 +1,36 @@
+"""The audit trail: one append-only row per mutation, written inside the mutation's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from pitterm.domain.database import UnitOfWork
+from pitterm.domain.tables import AuditLog
+
+
+def record(
+    uow: UnitOfWork,
+    *,
+    casino_id: uuid.UUID,
+    staff_id: uuid.UUID | None,
+    action: str,
+    entity_type: str,
+    entity_id: object | None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditLog:
+    row = AuditLog(
+        id=uuid.uuid4(),
+        casino_id=casino_id,
+        staff_id=staff_id,
+        action=action,
+        entity_type=entity_type,
+        entity_id=None if entity_id is None else str(entity_id),
+        before=before,
+        after=after,
+        correlation_id=uow.correlation_id,
+        created_at=uow.now(),
+    )
+    uow.session.add(row)
+    return row

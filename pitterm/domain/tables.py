@@ -1,0 +1,425 @@
+"""The relational schema, as typed SQLAlchemy mappings. Migrations in ``db/`` create it.
+
+Every business row carries ``casino_id``; the classes that do are ``CasinoScoped``, which the
+unit of work uses to scope queries on SQLite and the migrations use to add row-level security
+on Postgres.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from pitterm.domain.enums import (
+    GameType,
+    LedgerReason,
+    Rounding,
+    SlipStatus,
+    StaffRole,
+    TableStatus,
+    Tier,
+    VisitKind,
+    VisitStatus,
+)
+from pitterm.domain.sqltypes import ExactDecimal, JsonDocument, UtcDateTime
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def enum_column(enum: type[Any], name: str) -> Enum:
+    """A string column with a CHECK constraint listing the values: identical on both backends."""
+    return Enum(
+        enum,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class CasinoScoped:
+    """Marker: the row belongs to one casino and is visible only inside it."""
+
+    casino_id: Mapped[uuid.UUID]
+
+
+def casino_fk() -> Mapped[uuid.UUID]:
+    return mapped_column(ForeignKey("casino.id"), nullable=False, index=True)
+
+
+def new_id() -> Mapped[uuid.UUID]:
+    return mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+
+
+class Casino(Base):
+    __tablename__ = "casino"
+
+    id: Mapped[uuid.UUID] = new_id()
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CasinoSettings(Base, CasinoScoped):
+    __tablename__ = "casino_settings"
+    __table_args__ = (
+        CheckConstraint("overdraw_cap_points >= 0", name="overdraw_cap_nonneg"),
+        CheckConstraint("idle_lock_minutes > 0", name="idle_lock_positive"),
+        CheckConstraint("freshness_threshold_days > 0", name="freshness_positive"),
+        CheckConstraint("ctr_threshold_cents > 0", name="ctr_positive"),
+        CheckConstraint("mtl_floor_cents > 0", name="mtl_positive"),
+    )
+
+    casino_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("casino.id"), primary_key=True)
+    time_zone: Mapped[str] = mapped_column(String(64), default="America/Los_Angeles")
+    gaming_day_start: Mapped[time] = mapped_column(Time, default=time(6, 0))
+    overdraw_cap_points: Mapped[int] = mapped_column(Integer, default=5000)
+    four_eyes_overdraw: Mapped[bool] = mapped_column(Boolean, default=False)
+    idle_lock_minutes: Mapped[int] = mapped_column(Integer, default=5)
+    freshness_threshold_days: Mapped[int] = mapped_column(Integer, default=90)
+    ctr_threshold_cents: Mapped[int] = mapped_column(BigInteger, default=1_000_000)
+    near_ctr_fraction: Mapped[Decimal] = mapped_column(ExactDecimal(5, 4), default=Decimal("0.9"))
+    mtl_floor_cents: Mapped[int] = mapped_column(BigInteger, default=300_000)
+
+
+class GameSettings(Base, CasinoScoped):
+    __tablename__ = "game_settings"
+    __table_args__ = (
+        UniqueConstraint("casino_id", "name"),
+        CheckConstraint("house_edge >= 0 AND house_edge <= 100", name="house_edge_pct"),
+        CheckConstraint("decisions_per_hour > 0", name="decisions_positive"),
+        CheckConstraint("points_conversion_rate >= 0", name="conversion_nonneg"),
+        CheckConstraint("min_bet_cents > 0 AND max_bet_cents >= min_bet_cents", name="bet_limits"),
+    )
+
+    id: Mapped[uuid.UUID] = new_id()
+    casino_id: Mapped[uuid.UUID] = casino_fk()
+    name: Mapped[str] = mapped_column(String(60))
+    game_type: Mapped[GameType] = mapped_column(enum_column(GameType, "game_type"))
+    house_edge: Mapped[Decimal] = mapped_column(ExactDecimal(6, 3))
+    decisions_per_hour: Mapped[int] = mapped_column(Integer)
+    points_conversion_rate: Mapped[Decimal] = mapped_column(ExactDecimal(10, 4))
+    rounding: Mapped[Rounding] = mapped_column(
+        enum_column(Rounding, "rounding"), default=Rounding.HALF_UP
+    )
+    policy_version: Mapped[str] = mapped_column(String(40))
+    min_bet_cents: Mapped[int] = mapped_column(BigInteger)
+    max_bet_cents: Mapped[int] = mapped_column(BigInteger)
+
+
+class GamingTable(Base, CasinoScoped):
+    __tablename__ = "gaming_table"
+    __table_args__ = (
+        UniqueConstraint("casino_id", "label"),
+        CheckConstraint("seats BETWEEN 1 AND 14", name="seats_range"),
+    )
+
+    id: Mapped[uuid.UUID] = new_id()
+    casino_id: Mapped[uuid.UUID] = casino_fk()
+    label: Mapped[str] = mapped_column(String(16))
+    pit: Mapped[str] = mapped_column(String(32))
+    game_settings_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("game_settings.id"))
+    seats: Mapped[int] = mapped_column(Integer)
+    status: Mapped[TableStatus] = mapped_column(
+        enum_column(TableStatus, "table_status"), default=TableStatus.OPEN
+    )
+
+
+class Staff(Base, CasinoScoped):
+    __tablename__ = "staff"
+    __table_args__ = (
+        UniqueConstraint("casino_id", "code"),
+        CheckConstraint("failed_attempts >= 0", name="failed_nonneg"),
+    )
+
+    id: Mapped[uuid.UUID] = new_id()
+    casino_id: Mapped[uuid.UUID] = casino_fk()
+    code: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[StaffRole] = mapped_column(enum_column(StaffRole, "staff_role"))
+    pin_hash: Mapped[str] = mapped_column(String(200))
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    locked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    assigned_table_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("gaming_table.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Player(Base, CasinoScoped):
+    __tablename__ = "player"
+    __table_args__ = (
+        Index(
+            "uq_player_casino_card",
+            "casino_id",
+            "loyalty_card_number",
+            unique=True,
+            sqlite_where=text("loyalty_card_number IS NOT NULL"),
+            postgresql_where=text("loyalty_card_number IS NOT NULL"),
+        ),
+        Index("ix_player_casino_last_first", "casino_id", "last_name", "first_name"),
+        Index("ix_player_casino_email", "casino_id", "email"),
+    )
+
+    id: Mapped[uuid.UUID] = new_id()
+    casino_id: Mapped[uuid.UUID] = casino_fk()
+    first_name: Mapped[str] = mapped_column(String(80))
+    last_name: Mapped[str] = mapped_column(String(80))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    loyalty_card_number: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PlayerLoyalty(Base, CasinoScoped):
+    __tablename__ = "player_loyalty"
+
+    player_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("player.id"), primary_key=True)
+    casino_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("casino.id"), primary_key=True)
+    current_balance: Mapped[int] = mapped_column(BigInteger, default=0)
+    tier: Mapped[Tier | None] = mapped_column(enum_column(Tier, "tier"))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Visit(Base, CasinoScoped):
+    __tablename__ = "visit"
+    __table_args__ = (
+        CheckConstraint(
+            "(visit_kind = 'gaming_ghost_unrated' AND player_id IS NULL)"
+            " OR (visit_kind <> 'gaming_ghost_unrated' AND player_id IS NOT NULL)",
+            name="identity_matches_kind",
+        ),
+        CheckConstraint(
+            "(status = 'closed') = (closed_at IS NOT NULL)", name="closed_iff_closed_at"
+        ),
+        Index(
+            "uq_visit_one_open_per_player",
+            "casino_id",
+            "player_id",
+            unique=True,
+            sqlite_where=text("status = 'open' AND player_id IS NOT NULL"),
+            postgresql_where=text("status = 'open' AND player_id IS NOT NULL"),
+        ),
+        Index("ix_visit_casino_status", "casino_id", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = new_id()
+    casino_id: Mapped[uuid.UUID] = casino_fk()
+    player_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("player.id"))
+    visit_kind: Mapped[VisitKind] = mapped_column(enum_column(VisitKind, "visit_kind"))
+    status: Mapped[VisitStatus] = mapped_column(
+        enum_column(VisitStatus, "visit_status"), default=VisitStatus.OPEN
+    )
+    gaming_day: Mapped[date] = mapped_column(Date)
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    opened_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    converted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    ghost_table_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("gaming_table.id"))
+    ghost_seat: Mapped[int | None] = mapped_column(Integer)
+    ghost_description: Mapped[str | None] = mapped_column(String(200))
+    notes: Mapped[str | None] = mapped_column(Text)
+    associated_player_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("player.id"))
+    associated_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    associated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+_LIVE_SLIP = "status IN ('open', 'paused')"
+
+
+class RatingSlip(Base, CasinoScoped):
+    __tablename__ = "rating_slip"
+    __table_args__ = (
+        CheckConstraint("average_bet_cents >= 0", name="bet_nonneg"),
+        CheckConstraint("seat >= 1", name="seat_positive"),
+        CheckConstraint(
+            "(status = 'closed') = (closed_at IS NOT NULL)", name="closed_iff_closed_at"
+        ),
+        CheckConstraint("played_seconds IS NULL OR played_seconds >= 0", name="played_nonneg"),
+        CheckConstraint("points IS NULL OR points >= 0", name="points_nonneg"),
+        Index(
+            "uq_rating_slip_one_live_per_visit",
+            "visit_id",
+            unique=True,
+            sqlite_where=text(_LIVE_SLIP),
+            postgresql_where=text(_LIVE_SLIP),
+        ),
+        Index(
+            "uq_rating_slip_one_live_per_seat",
+            "table_id",
+            "seat",
+            unique=True,
+            sqlite_where=text(_LIVE_SLIP),
+            postgresql_where=text(_LIVE_SLIP),
+        ),
+        Index("ix_rating_slip_casino_status", "casino_id", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = new_id()
+    casino_id: Mapped[uuid.UUID] = casino_fk()
+    visit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("visit.id"), index=True)
+    table_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("gaming_table.id"))
+    seat: Mapped[int] = mapped_column(Integer)
+    status: Mapped[SlipStatus] = mapped_column(
+        enum_column(SlipStatus, "slip_status"), default=SlipStatus.OPEN
+    )
+    average_bet_cents: Mapped[int] = mapped_column(BigInteger)
+    policy_snapshot: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    started_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"))
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    played_seconds: Mapped[int | None] = mapped_column(BigInteger)
+    theo: Mapped[Decimal | None] = mapped_column(ExactDecimal(18, 6))
+    points: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RatingSlipPause(Base, CasinoScoped):
+    __tablename__ = "rating_slip_pause"
+    __table_args__ = (
+        CheckConstraint("resumed_at IS NULL OR resumed_at >= paused_at", name="resume_after_pause"),
+        Index(
+            "uq_rating_slip_pause_one_open",
+            "slip_id",
+            unique=True,
+            sqlite_where=text("resumed_at IS NULL"),
+            postgresql_where=text("resumed_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = new_id()
+    casino_id: Mapped[uuid.UUID] = casino_fk()
+    slip_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("rating_slip.id"), index=True)
+    paused_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    resumed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class RatingSlipBet(Base, CasinoScoped):
+    """The history of a slip's average bet: one row per change, the first at start."""
+
+    __tablename__ = "rating_slip_bet"
+    __table_args__ = (CheckConstraint("average_bet_cents >= 0", name="bet_nonneg"),)
+
+    id: Mapped[uuid.UUID] = new_id()
+    casino_id: Mapped[uuid.UUID] = casino_fk()
+    slip_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("rating_slip.id"), index=True)
+    average_bet_cents: Mapped[int] = mapped_column(BigInteger)
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    changed_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"))
+
+
+class LoyaltyLedger(Base, CasinoScoped):
+    """Append-only: triggers on both backends refuse UPDATE and DELETE."""
+
+    __tablename__ = "loyalty_ledger"
+    __table_args__ = (
+        Index(
+            "ux_loyalty_ledger_idem",
+            "casino_id",
+            "idempotency_key",
+            unique=True,
+            sqlite_where=text("idempotency_key IS NOT NULL"),
+            postgresql_where=text("idempotency_key IS NOT NULL"),
+        ),
+        Index(
+            "ux_loyalty_ledger_base_accrual",
+            "casino_id",
+            "source_kind",
+            "source_id",
+            "reason",
+            unique=True,
+            sqlite_where=text("reason = 'base_accrual'"),
+            postgresql_where=text("reason = 'base_accrual'"),
+        ),
+        Index(
+            "ux_loyalty_ledger_one_reversal",
+            "reverses_entry_id",
+            unique=True,
+            sqlite_where=text("reverses_entry_id IS NOT NULL"),
+            postgresql_where=text("reverses_entry_id IS NOT NULL"),
+        ),
+        Index("ix_loyalty_ledger_casino_created", "casino_id", "created_at", "id"),
+        Index("ix_loyalty_ledger_player_created", "player_id", "created_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = new_id()
+    casino_id: Mapped[uuid.UUID] = casino_fk()
+    player_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("player.id"))
+    rating_slip_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("rating_slip.id"))
+    visit_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("visit.id"))
+    staff_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    points_delta: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[LedgerReason] = mapped_column(enum_column(LedgerReason, "loyalty_reason"))
+    idempotency_key: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    source_kind: Mapped[str | None] = mapped_column(String(32))
+    source_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    reverses_entry_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("loyalty_ledger.id"))
+    note: Mapped[str | None] = mapped_column(Text)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JsonDocument, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class AuditLog(Base, CasinoScoped):
+    """Append-only record of every mutation: who, what, before/after, correlation id."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_casino_created", "casino_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = new_id()
+    casino_id: Mapped[uuid.UUID] = casino_fk()
+    staff_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    action: Mapped[str] = mapped_column(String(64))
+    entity_type: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str | None] = mapped_column(String(64))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
+    correlation_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+APPEND_ONLY_TABLES = ("loyalty_ledger", "audit_log")
+"""Tables whose rows can never change once written."""
+
+
+def casino_scoped_tables() -> list[str]:
+    """Names of every table that carries casino_id (casino itself is keyed by its own id)."""
+    return sorted(
+        mapper.persist_selectable.description or ""
+        for mapper in Base.registry.mappers
+        if issubclass(mapper.class_, CasinoScoped)
+    )

@@ -1,0 +1,3 @@
+"""Reusable widgets over domain models."""
+
+__all__: list[str] = []
