@@ -17,12 +17,13 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
+from db.policies import APP_ROLE, tenant_table
+
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-APP_ROLE = "pitterm_app"
 JSONDOC = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
 
 CASINO_SCOPED = (
@@ -136,14 +137,14 @@ def create_tables() -> None:
             "decisions_per_hour > 0", name=op.f("ck_game_settings_decisions_positive")
         ),
         sa.CheckConstraint(
-            "house_edge >= 0 AND house_edge <= 100", name=op.f("ck_game_settings_house_edge_pct")
+            "CAST(house_edge AS REAL) BETWEEN 0 AND 100", name=op.f("ck_game_settings_house_edge_pct")
         ),
         sa.CheckConstraint(
             "min_bet_cents > 0 AND max_bet_cents >= min_bet_cents",
             name=op.f("ck_game_settings_bet_limits"),
         ),
         sa.CheckConstraint(
-            "points_conversion_rate >= 0", name=op.f("ck_game_settings_conversion_nonneg")
+            "CAST(points_conversion_rate AS REAL) >= 0", name=op.f("ck_game_settings_conversion_nonneg")
         ),
         sa.ForeignKeyConstraint(
             ["casino_id"], ["casino.id"], name=op.f("fk_game_settings_casino_id_casino")
@@ -675,14 +676,7 @@ def postgres_role_and_rls() -> None:
     )
     op.execute(f"GRANT SELECT ON alembic_version, casino TO {APP_ROLE}")
     for table in CASINO_SCOPED:
-        privileges = "SELECT, INSERT" if table in APPEND_ONLY else "SELECT, INSERT, UPDATE"
-        op.execute(f"GRANT {privileges} ON {table} TO {APP_ROLE}")
-        op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-        op.execute(
-            f"CREATE POLICY tenant_isolation ON {table} TO {APP_ROLE} "
-            "USING (casino_id = NULLIF(current_setting('app.casino_id', true), '')::uuid) "
-            "WITH CHECK (casino_id = NULLIF(current_setting('app.casino_id', true), '')::uuid)"
-        )
+        tenant_table(table, "SELECT, INSERT" if table in APPEND_ONLY else "SELECT, INSERT, UPDATE")
     # Casino names and codes are not secret, and a terminal must resolve its casino's code
     # before anyone has signed in; writing casinos stays with the owner.
     op.execute("ALTER TABLE casino ENABLE ROW LEVEL SECURITY")

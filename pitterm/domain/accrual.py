@@ -7,6 +7,7 @@ the end, in Decimal — a pre-divided hour fraction loses points (400 s at $100,
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -62,3 +63,20 @@ def accrue(average_bet_cents: int, played_seconds: int, policy: PolicySnapshot) 
 def theo_display(value: Decimal) -> Decimal:
     """Theo as money, to the cent (for screens and metadata; points use the exact value)."""
     return value.quantize(CENTS, rounding=ROUND_HALF_UP)
+
+
+def played_seconds(
+    started_at: datetime,
+    ended_at: datetime,
+    pauses: list[tuple[datetime, datetime | None]],
+) -> int:
+    """Whole seconds of play: ended − started − time paused (an open pause ends at ``ended_at``)."""
+    paused = sum(
+        (
+            min(resumed or ended_at, ended_at) - max(paused_at, started_at)
+            for paused_at, resumed in pauses
+        ),
+        start=timedelta(0),
+    )
+    played = ended_at - started_at - paused
+    return max(0, played // timedelta(seconds=1))

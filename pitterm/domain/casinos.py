@@ -7,7 +7,7 @@ everything after the first admin is an admin's job through ``require(MANAGE_STAF
 from __future__ import annotations
 
 import uuid
-from datetime import time
+from datetime import date, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -21,6 +21,7 @@ from pitterm.domain.capabilities import Capability, require
 from pitterm.domain.database import UnitOfWork
 from pitterm.domain.enums import GameType, Rounding, StaffRole
 from pitterm.domain.errors import DomainError, ErrorCode
+from pitterm.domain.gaming_day import gaming_day
 from pitterm.domain.pins import hash_pin
 from pitterm.domain.tables import Casino, CasinoSettings, GameSettings, GamingTable, Staff
 from pitterm.domain.validation import parse
@@ -254,4 +255,15 @@ __all__ = [
     "add_table",
     "bootstrap_admin",
     "create_casino",
+    "current_gaming_day",
+    "load_settings",
 ]
+
+
+def load_settings(uow: UnitOfWork, casino_id: uuid.UUID) -> CasinoSettings:
+    return uow.session.get_one(CasinoSettings, casino_id)
+
+
+def current_gaming_day(uow: UnitOfWork, casino_id: uuid.UUID) -> date:
+    settings = load_settings(uow, casino_id)
+    return gaming_day(uow.now(), settings.time_zone, settings.gaming_day_start)

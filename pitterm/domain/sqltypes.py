@@ -64,4 +64,6 @@ class ExactDecimal(TypeDecorator[Decimal]):
         return format(value.normalize(), "f") if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        return None if value is None else Decimal(str(value))
+        # Normalised and plain ("1.5", "100"): the same value reads the same on both
+        # backends, whatever the column's scale pads it with on Postgres.
+        return None if value is None else Decimal(format(Decimal(str(value)).normalize(), "f"))

@@ -32,6 +32,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from pitterm.domain.enums import (
+    CashDirection,
     GameType,
     LedgerReason,
     Rounding,
@@ -116,12 +117,14 @@ class CasinoSettings(Base, CasinoScoped):
 
 
 class GameSettings(Base, CasinoScoped):
+    # Decimals are text on SQLite, where a bare comparison with a number compares text:
+    # the CASTs keep these checks numeric on both backends.
     __tablename__ = "game_settings"
     __table_args__ = (
         UniqueConstraint("casino_id", "name"),
-        CheckConstraint("house_edge >= 0 AND house_edge <= 100", name="house_edge_pct"),
+        CheckConstraint("CAST(house_edge AS REAL) BETWEEN 0 AND 100", name="house_edge_pct"),
         CheckConstraint("decisions_per_hour > 0", name="decisions_positive"),
-        CheckConstraint("points_conversion_rate >= 0", name="conversion_nonneg"),
+        CheckConstraint("CAST(points_conversion_rate AS REAL) >= 0", name="conversion_nonneg"),
         CheckConstraint("min_bet_cents > 0 AND max_bet_cents >= min_bet_cents", name="bet_limits"),
     )
 
@@ -341,6 +344,42 @@ class RatingSlipBet(Base, CasinoScoped):
     average_bet_cents: Mapped[int] = mapped_column(BigInteger)
     changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
     changed_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"))
+
+
+class CashTransaction(Base, CasinoScoped):
+    """A buy-in (cash in) or cash-out on a visit, in integer cents, for CTR/MTL watch."""
+
+    __tablename__ = "cash_transaction"
+    __table_args__ = (
+        CheckConstraint("amount_cents > 0", name="amount_positive"),
+        Index("ix_cash_transaction_casino_day", "casino_id", "gaming_day"),
+    )
+
+    id: Mapped[uuid.UUID] = new_id()
+    casino_id: Mapped[uuid.UUID] = casino_fk()
+    visit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("visit.id"), index=True)
+    player_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("player.id"))
+    direction: Mapped[CashDirection] = mapped_column(enum_column(CashDirection, "cash_direction"))
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+    gaming_day: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    recorded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"))
+
+
+class IdempotencyRecord(Base, CasinoScoped):
+    """The outcome of a mutation, by its idempotency key: a repeat returns it unchanged."""
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("casino_id", "idempotency_key"),)
+
+    id: Mapped[uuid.UUID] = new_id()
+    casino_id: Mapped[uuid.UUID] = casino_fk()
+    idempotency_key: Mapped[uuid.UUID] = mapped_column(Uuid)
+    operation: Mapped[str] = mapped_column(String(64))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    result: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class LoyaltyLedger(Base, CasinoScoped):
