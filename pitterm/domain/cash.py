@@ -20,6 +20,7 @@ from pitterm.domain.ctr import CtrStatus, ctr_status, needs_mtl_line
 from pitterm.domain.database import UnitOfWork
 from pitterm.domain.enums import CashDirection, VisitKind
 from pitterm.domain.errors import DomainError, ErrorCode
+from pitterm.domain.floor import patron_label
 from pitterm.domain.idempotency import Outcome, run_idempotent
 from pitterm.domain.tables import CashTransaction, GamingTable, Player, Visit
 from pitterm.domain.validation import parse
@@ -170,7 +171,7 @@ def compliance_day(uow: UnitOfWork, actor: Actor, day: date | None = None) -> Co
             MtlLine(
                 transaction_id=tx.id,
                 recorded_at=tx.recorded_at,
-                patron=_label(first, last, ghost),
+                patron=patron_label(first, last, ghost),
                 direction=tx.direction,
                 amount_cents=tx.amount_cents,
             )
@@ -253,9 +254,3 @@ def _totals(
             )
         )
     return result
-
-
-def _label(first: str | None, last: str | None, ghost: str | None) -> str:
-    if first is not None:
-        return f"{first} {last}"
-    return f"ghost: {ghost or 'unidentified'}"
