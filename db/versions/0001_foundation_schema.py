@@ -137,14 +137,16 @@ def create_tables() -> None:
             "decisions_per_hour > 0", name=op.f("ck_game_settings_decisions_positive")
         ),
         sa.CheckConstraint(
-            "CAST(house_edge AS REAL) BETWEEN 0 AND 100", name=op.f("ck_game_settings_house_edge_pct")
+            "CAST(house_edge AS REAL) BETWEEN 0 AND 100",
+            name=op.f("ck_game_settings_house_edge_pct"),
         ),
         sa.CheckConstraint(
             "min_bet_cents > 0 AND max_bet_cents >= min_bet_cents",
             name=op.f("ck_game_settings_bet_limits"),
         ),
         sa.CheckConstraint(
-            "CAST(points_conversion_rate AS REAL) >= 0", name=op.f("ck_game_settings_conversion_nonneg")
+            "CAST(points_conversion_rate AS REAL) >= 0",
+            name=op.f("ck_game_settings_conversion_nonneg"),
         ),
         sa.ForeignKeyConstraint(
             ["casino_id"], ["casino.id"], name=op.f("fk_game_settings_casino_id_casino")
@@ -781,3 +783,5 @@ def downgrade() -> None:
     op.drop_table("game_settings")
     op.drop_table("casino_settings")
     op.drop_table("casino")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION pitterm_refuse_change()")

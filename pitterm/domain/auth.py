@@ -106,8 +106,7 @@ def sign_in(uow: UnitOfWork, credentials: Credentials) -> Actor:
     same message so the prompt does not reveal which staff codes exist.
     """
     with uow:
-        staff = _staff_for_update(uow, credentials.staff_code)
-        actor = _check_pin(uow, staff, credentials.pin, action="auth.sign_in")
+        actor = authenticate(uow, credentials, action="auth.sign_in")
         uow.commit()
         return actor
 
@@ -121,17 +120,14 @@ def reauthenticate(uow: UnitOfWork, actor: Actor, pin: str) -> Actor:
         return result
 
 
-def verify_approver(uow: UnitOfWork, actor: Actor, credentials: Credentials) -> Actor:
-    """A second staff member's code and PIN, checked at the actor's casino, for approvals.
+def authenticate(uow: UnitOfWork, credentials: Credentials, *, action: str) -> Actor:
+    """Prove who typed these credentials, inside the caller's open unit of work.
 
-    Counts failures like sign-in. Whether the approver may approve a given thing is the
-    caller's rule; this only proves who the approver is and that the account is usable.
+    Used for second-staff approvals within the approved change's own transaction. A wrong
+    PIN is committed as a failure (ending that transaction) before the error is raised.
     """
-    with uow:
-        staff = _staff_for_update(uow, credentials.staff_code)
-        approver = _check_pin(uow, staff, credentials.pin, action="auth.approver_verified")
-        uow.commit()
-        return approver
+    staff = _staff_for_update(uow, credentials.staff_code)
+    return _check_pin(uow, staff, credentials.pin, action=action)
 
 
 def _staff_for_update(uow: UnitOfWork, code: str, staff_id: uuid.UUID | None = None) -> Staff:

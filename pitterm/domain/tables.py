@@ -382,6 +382,24 @@ class IdempotencyRecord(Base, CasinoScoped):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class CompItem(Base, CasinoScoped):
+    """A comp on the casino's catalog: what it is and what it costs in points."""
+
+    __tablename__ = "comp_item"
+    __table_args__ = (
+        UniqueConstraint("casino_id", "name"),
+        CheckConstraint("points_cost > 0", name="cost_positive"),
+    )
+
+    id: Mapped[uuid.UUID] = new_id()
+    casino_id: Mapped[uuid.UUID] = casino_fk()
+    name: Mapped[str] = mapped_column(String(80))
+    category: Mapped[str] = mapped_column(String(40))
+    points_cost: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class LoyaltyLedger(Base, CasinoScoped):
     """Append-only: triggers on both backends refuse UPDATE and DELETE."""
 
@@ -414,6 +432,8 @@ class LoyaltyLedger(Base, CasinoScoped):
         ),
         Index("ix_loyalty_ledger_casino_created", "casino_id", "created_at", "id"),
         Index("ix_loyalty_ledger_player_created", "player_id", "created_at", "id"),
+        Index("ix_loyalty_ledger_casino_reason_created", "casino_id", "reason", "created_at", "id"),
+        Index("ix_loyalty_ledger_slip", "rating_slip_id"),
     )
 
     id: Mapped[uuid.UUID] = new_id()

@@ -1,0 +1,995 @@
+"""Loyalty (seed 003 paths 2–4, DESIGN §6): comps, credits, promotions, corrections, history.
+
+Every change goes through ``ledger.post`` (append entry + move cached balance under a row
+lock) inside ``run_idempotent`` (one outcome per request key). Base accrual lives with the
+slips that earn it (pitterm.domain.slips).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, TextIO
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import ColumnElement, and_, or_, select, tuple_
+
+from pitterm.domain import audit, ledger
+from pitterm.domain.actor import Actor
+from pitterm.domain.auth import Credentials, authenticate
+from pitterm.domain.capabilities import Capability, can, require
+from pitterm.domain.casinos import current_gaming_day, load_settings
+from pitterm.domain.csv_safe import write_rows
+from pitterm.domain.database import UnitOfWork
+from pitterm.domain.enums import LedgerReason, SlipStatus
+from pitterm.domain.errors import DomainError, ErrorCode
+from pitterm.domain.idempotency import Outcome, run_idempotent
+from pitterm.domain.tables import (
+    CompItem,
+    LoyaltyLedger,
+    Player,
+    PlayerLoyalty,
+    RatingSlip,
+    Staff,
+    Visit,
+)
+from pitterm.domain.validation import parse
+
+MAX_POINTS = 10_000_000
+"""The largest single points movement accepted; anything larger is a typing error."""
+PROMOTION_KEY_NAMESPACE = uuid.UUID("0b8c7a52-61a4-4c1e-8f0f-5d8b1f3f9e21")
+HISTORY_PAGE = 50
+
+
+class Redeem(BaseModel):
+    """Issue a comp: debit its cost. Approver credentials only when overdraw needs them."""
+
+    model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
+
+    player_id: uuid.UUID
+    points: int | None = None
+    """The cost; taken from the catalog item when omitted."""
+    comp_id: uuid.UUID | None = None
+    note: str = Field(default="", max_length=2000)
+    reference: str | None = Field(default=None, max_length=64)
+    visit_id: uuid.UUID | None = None
+    allow_overdraw: bool = False
+    approver: Credentials | None = None
+    idempotency_key: uuid.UUID | None = None
+
+
+class Redeemed(Outcome):
+    ledger_id: uuid.UUID
+    points_delta: int
+    balance_before: int
+    balance_after: int
+    overdraw_applied: bool
+    approved_by_staff_id: uuid.UUID | None = None
+    comp_name: str | None = None
+
+
+class ManualCredit(BaseModel):
+    model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
+
+    player_id: uuid.UUID
+    points: int
+    note: str = Field(default="", max_length=2000)
+    suggested_points: int | None = Field(default=None, ge=0, le=MAX_POINTS)
+    visit_id: uuid.UUID | None = None
+    idempotency_key: uuid.UUID | None = None
+
+
+class Credited(Outcome):
+    ledger_id: uuid.UUID
+    points_delta: int
+    balance_after: int
+
+
+class ApplyPromotion(BaseModel):
+    model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
+
+    slip_id: uuid.UUID
+    campaign_id: str = Field(min_length=1, max_length=64)
+    multiplier: Decimal | None = Field(default=None, allow_inf_nan=False)
+    """The total factor on the slip's base points: 2 doubles them, so the entry adds 1 ×."""
+    bonus_points: int | None = None
+    idempotency_key: uuid.UUID | None = None
+
+
+class PromotionApplied(Outcome):
+    ledger_id: uuid.UUID
+    promo_points_delta: int
+    balance_after: int
+
+
+class Adjust(BaseModel):
+    model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
+
+    player_id: uuid.UUID
+    points: int
+    note: str = Field(default="", max_length=2000)
+    idempotency_key: uuid.UUID | None = None
+
+
+class Reverse(BaseModel):
+    model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
+
+    entry_id: uuid.UUID
+    note: str = Field(default="", max_length=2000)
+    idempotency_key: uuid.UUID | None = None
+
+
+class Corrected(Outcome):
+    ledger_id: uuid.UUID
+    points_delta: int
+    balance_before: int
+    balance_after: int
+    reverses_entry_id: uuid.UUID | None = None
+
+
+class CompView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: uuid.UUID
+    name: str
+    category: str
+    points_cost: int
+    active: bool
+
+
+class NewComp(BaseModel):
+    model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=80)
+    category: str = Field(min_length=1, max_length=40)
+    points_cost: int = Field(gt=0, le=MAX_POINTS)
+
+
+class LedgerFilter(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    player_id: uuid.UUID | None = None
+    reason: LedgerReason | None = None
+    staff_id: uuid.UUID | None = None
+    slip_id: uuid.UUID | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    """Exclusive upper bound."""
+
+
+class LedgerRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: uuid.UUID
+    created_at: datetime
+    player_id: uuid.UUID
+    player_name: str
+    reason: LedgerReason
+    points_delta: int
+    staff_code: str | None
+    staff_name: str | None
+    note: str | None
+    rating_slip_id: uuid.UUID | None
+    reverses_entry_id: uuid.UUID | None
+    metadata: dict[str, Any]
+
+
+class LedgerPage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    rows: list[LedgerRow]
+    next_cursor: str | None
+    """Pass back to get the next (older) page; None on the last page."""
+
+
+class Balance(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    player_id: uuid.UUID
+    balance: int
+    tier: str | None
+
+
+class PlayerCard(BaseModel):
+    """What the Player mode shows for one patron."""
+
+    model_config = ConfigDict(frozen=True)
+
+    player_id: uuid.UUID
+    name: str
+    loyalty_card_number: str | None
+    tier: str | None
+    balance: int
+    open_visit_id: uuid.UUID | None
+    open_visit_kind: str | None
+    today_theo: Decimal
+    recent: list[LedgerRow]
+
+
+# -- reads -----------------------------------------------------------------------------
+
+
+def balance(uow: UnitOfWork, actor: Actor, player_id: uuid.UUID) -> Balance:
+    require(actor, Capability.VIEW_FLOOR)
+    with uow:
+        row = uow.session.execute(
+            select(Player.id, PlayerLoyalty.current_balance, PlayerLoyalty.tier)
+            .outerjoin(
+                PlayerLoyalty,
+                (PlayerLoyalty.player_id == Player.id)
+                & (PlayerLoyalty.casino_id == Player.casino_id),
+            )
+            .where(Player.id == player_id, Player.casino_id == actor.casino_id)
+        ).first()
+        if row is None:
+            raise _no_player()
+        _, points, tier = row
+        return Balance(player_id=player_id, balance=points or 0, tier=tier.value if tier else None)
+
+
+def player_card(uow: UnitOfWork, actor: Actor, player_id: uuid.UUID) -> PlayerCard:
+    require(actor, Capability.VIEW_FLOOR)
+    with uow:
+        player = uow.session.scalar(
+            select(Player).where(Player.id == player_id, Player.casino_id == actor.casino_id)
+        )
+        if player is None:
+            raise _no_player()
+        account = uow.session.get(PlayerLoyalty, (player.id, actor.casino_id))
+        visit = uow.session.scalar(
+            select(Visit).where(Visit.player_id == player.id, Visit.status == "open")
+        )
+        day = current_gaming_day(uow, actor.casino_id)
+        theo = uow.session.scalars(
+            select(RatingSlip.theo)
+            .join(Visit, Visit.id == RatingSlip.visit_id)
+            .where(
+                Visit.player_id == player.id,
+                Visit.gaming_day == day,
+                RatingSlip.status == SlipStatus.CLOSED,
+            )
+        ).all()
+        recent = _history_rows(uow, actor, LedgerFilter(player_id=player.id), None, 10)
+        return PlayerCard(
+            player_id=player.id,
+            name=f"{player.first_name} {player.last_name}",
+            loyalty_card_number=player.loyalty_card_number,
+            tier=account.tier.value if account and account.tier else None,
+            balance=account.current_balance if account else 0,
+            open_visit_id=visit.id if visit else None,
+            open_visit_kind=visit.visit_kind.value if visit else None,
+            today_theo=sum((t for t in theo if t is not None), start=Decimal(0)),
+            recent=recent,
+        )
+
+
+def comp_catalog(
+    uow: UnitOfWork, actor: Actor, *, include_inactive: bool = False
+) -> list[CompView]:
+    require(actor, Capability.VIEW_FLOOR)
+    with uow:
+        query = select(CompItem).where(CompItem.casino_id == actor.casino_id)
+        if not include_inactive:
+            query = query.where(CompItem.active.is_(True))
+        return [
+            _comp_view(c)
+            for c in uow.session.scalars(query.order_by(CompItem.category, CompItem.name))
+        ]
+
+
+def history(
+    uow: UnitOfWork,
+    actor: Actor,
+    where: LedgerFilter | None = None,
+    cursor: str | None = None,
+    limit: int = HISTORY_PAGE,
+) -> LedgerPage:
+    """Newest first, a page at a time by keyset: the last page costs what the first does."""
+    require(actor, Capability.VIEW_FLOOR)
+    where = where or LedgerFilter()
+    limit = max(1, min(limit, 500))
+    with uow:
+        rows = _history_rows(uow, actor, where, _decode(cursor) if cursor else None, limit + 1)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return LedgerPage(rows=rows, next_cursor=_encode(rows[-1]) if more and rows else None)
+
+
+def export_history_csv(uow: UnitOfWork, actor: Actor, where: LedgerFilter, out: TextIO) -> int:
+    """Write the filtered ledger as CSV (formula-injection safe), page by page. Returns rows."""
+    require(actor, Capability.VIEW_FLOOR)
+    header = [
+        "created_at",
+        "entry_id",
+        "player",
+        "reason",
+        "points_delta",
+        "staff",
+        "note",
+        "rating_slip_id",
+        "reverses_entry_id",
+    ]
+    out.write(write_rows(header, []))
+    count = 0
+    for page in _pages(uow, actor, where):
+        out.write(
+            write_rows(
+                None,
+                (
+                    [
+                        r.created_at.isoformat(),
+                        r.id,
+                        r.player_name,
+                        r.reason.value,
+                        r.points_delta,
+                        r.staff_code,
+                        r.note,
+                        r.rating_slip_id,
+                        r.reverses_entry_id,
+                    ]
+                    for r in page
+                ),
+            )
+        )
+        count += len(page)
+    return count
+
+
+# -- mutations -------------------------------------------------------------------------
+
+
+def redeem(uow: UnitOfWork, actor: Actor, command: Redeem) -> Redeemed:
+    """Comp issuance: a negative entry. Overdraw only when allowed, approved and within cap."""
+    require(actor, Capability.ISSUE_COMP)
+    command = parse(Redeem, command)
+    key = _key(command.idempotency_key)
+    note = _note(command.note)
+
+    def body() -> Redeemed:
+        _player(uow, actor, command.player_id)
+        comp = _comp(uow, actor, command.comp_id) if command.comp_id else None
+        cost = (
+            command.points if command.points is not None else (comp.points_cost if comp else None)
+        )
+        if cost is None or not 0 < cost <= MAX_POINTS:
+            raise DomainError(
+                ErrorCode.LOYALTY_POINTS_INVALID,
+                f"points: a comp costs a whole number of points from 1 to {MAX_POINTS:,}.",
+            )
+        settings = load_settings(uow, actor.casino_id)
+        account = ledger.lock_account(uow, actor.casino_id, command.player_id)
+        after = account.current_balance - cost
+        overdraw: dict[str, Any] | None = None
+        approver_id: uuid.UUID | None = None
+        if after < 0:
+            if not command.allow_overdraw:
+                raise DomainError(
+                    ErrorCode.LOYALTY_INSUFFICIENT_BALANCE,
+                    f"Balance {account.current_balance:,} is short of the {cost:,}-point cost;"
+                    " overdraw was not approved.",
+                    balance=account.current_balance,
+                    cost=cost,
+                )
+            if after < -settings.overdraw_cap_points:
+                raise DomainError(
+                    ErrorCode.LOYALTY_OVERDRAW_EXCEEDS_CAP,
+                    f"This comp would take the balance to {after:,}, past the overdraw cap of"
+                    f" {-settings.overdraw_cap_points:,}.",
+                    balance_after=after,
+                    cap=settings.overdraw_cap_points,
+                )
+            approver = _overdraw_approver(
+                uow, actor, command.approver, four_eyes=settings.four_eyes_overdraw
+            )
+            approver_id = approver.staff_id
+            overdraw = {
+                "allowed": True,
+                "approved_by_staff_id": str(approver.staff_id),
+                "approved_by_code": approver.staff_code,
+                "self_approved": approver.staff_id == actor.staff_id,
+                "note": note,
+                "cap": settings.overdraw_cap_points,
+            }
+        posted = ledger.post(
+            uow,
+            casino_id=actor.casino_id,
+            player_id=command.player_id,
+            points_delta=-cost,
+            reason=LedgerReason.REDEEM,
+            staff_id=actor.staff_id,
+            idempotency_key=key,
+            note=note,
+            source_kind="comp" if comp else "manual",
+            source_id=comp.id if comp else None,
+            visit_id=command.visit_id,
+            account=account,
+            metadata={
+                "redemption": {
+                    "reward_id": str(comp.id) if comp else None,
+                    "comp_type": comp.name if comp else None,
+                    "category": comp.category if comp else None,
+                    "reference": command.reference,
+                },
+                "balance_before": account.current_balance,
+                "balance_after": after,
+                "overdraw": overdraw,
+            },
+        )
+        _audit(
+            uow,
+            actor,
+            "loyalty.redeem",
+            posted,
+            {"approved_by": str(approver_id)} if approver_id else None,
+        )
+        return Redeemed(
+            ledger_id=posted.entry_id,
+            points_delta=posted.points_delta,
+            balance_before=posted.balance_before,
+            balance_after=posted.balance_after,
+            overdraw_applied=overdraw is not None,
+            approved_by_staff_id=approver_id,
+            comp_name=comp.name if comp else None,
+        )
+
+    # The approver's PIN never goes into the stored request fingerprint.
+    fingerprint = command.model_copy(update={"approver": None})
+    return run_idempotent(
+        uow,
+        actor,
+        operation="loyalty.redeem",
+        key=key,
+        request=fingerprint,
+        result_type=Redeemed,
+        body=body,
+    )
+
+
+def manual_credit(uow: UnitOfWork, actor: Actor, command: ManualCredit) -> Credited:
+    require(actor, Capability.MANUAL_CREDIT)
+    command = parse(ManualCredit, command)
+    key = _key(command.idempotency_key)
+    note = _note(command.note)
+    _positive(command.points)
+
+    def body() -> Credited:
+        _player(uow, actor, command.player_id)
+        posted = ledger.post(
+            uow,
+            casino_id=actor.casino_id,
+            player_id=command.player_id,
+            points_delta=command.points,
+            reason=LedgerReason.MANUAL_REWARD,
+            staff_id=actor.staff_id,
+            idempotency_key=key,
+            note=note,
+            source_kind="manual",
+            visit_id=command.visit_id,
+            metadata={
+                "awarded_by_staff_id": str(actor.staff_id),
+                "note": note,
+                "suggested_points": command.suggested_points,
+            },
+        )
+        _audit(uow, actor, "loyalty.manual_credit", posted)
+        return Credited(
+            ledger_id=posted.entry_id,
+            points_delta=posted.points_delta,
+            balance_after=posted.balance_after,
+        )
+
+    return run_idempotent(
+        uow,
+        actor,
+        operation="loyalty.manual_credit",
+        key=key,
+        request=command,
+        result_type=Credited,
+        body=body,
+    )
+
+
+def apply_promotion(uow: UnitOfWork, actor: Actor, command: ApplyPromotion) -> PromotionApplied:
+    """A campaign's overlay on a closed, rated slip: once per (campaign, slip)."""
+    require(actor, Capability.APPLY_PROMOTION)
+    command = parse(ApplyPromotion, command)
+    key = _key(command.idempotency_key)
+    if (command.multiplier is None) == (command.bonus_points is None):
+        raise DomainError(
+            ErrorCode.LOYALTY_POINTS_INVALID,
+            "Give exactly one of a multiplier or bonus points for a promotion.",
+        )
+    if command.multiplier is not None and not Decimal(1) < command.multiplier <= Decimal(10):
+        raise DomainError(
+            ErrorCode.LOYALTY_POINTS_INVALID,
+            "multiplier: must be above 1 and at most 10 (2 doubles the points).",
+        )
+    if command.bonus_points is not None:
+        _positive(command.bonus_points)
+    entry_key = uuid.uuid5(PROMOTION_KEY_NAMESPACE, f"{command.campaign_id}:{command.slip_id}")
+
+    def body() -> PromotionApplied:
+        slip = uow.session.scalar(
+            select(RatingSlip).where(
+                RatingSlip.id == command.slip_id, RatingSlip.casino_id == actor.casino_id
+            )
+        )
+        if slip is None:
+            raise DomainError(ErrorCode.LOYALTY_SLIP_NOT_FOUND, "No such rating slip here.")
+        if slip.status is not SlipStatus.CLOSED:
+            raise DomainError(
+                ErrorCode.LOYALTY_SLIP_NOT_CLOSED, "Promotions apply to closed slips only."
+            )
+        base = uow.session.scalar(
+            select(LoyaltyLedger).where(
+                LoyaltyLedger.casino_id == actor.casino_id,
+                LoyaltyLedger.rating_slip_id == slip.id,
+                LoyaltyLedger.reason == LedgerReason.BASE_ACCRUAL,
+            )
+        )
+        if base is None:
+            raise DomainError(
+                ErrorCode.PROMOTION_SLIP_UNRATED,
+                "This slip earned no base points (unrated play); no promotion.",
+            )
+        existing = uow.session.scalar(
+            select(LoyaltyLedger).where(
+                LoyaltyLedger.casino_id == actor.casino_id,
+                LoyaltyLedger.idempotency_key == entry_key,
+            )
+        )
+        if existing is not None:
+            account = ledger.lock_account(uow, actor.casino_id, existing.player_id)
+            return PromotionApplied(
+                ledger_id=existing.id,
+                promo_points_delta=existing.points_delta,
+                balance_after=account.current_balance,
+                is_existing=True,
+            )
+        if command.bonus_points is not None:
+            points = command.bonus_points
+        else:
+            assert command.multiplier is not None
+            points = int(
+                (base.points_delta * (command.multiplier - 1)).quantize(
+                    Decimal(1), rounding=ROUND_HALF_UP
+                )
+            )
+        if points <= 0:
+            raise DomainError(
+                ErrorCode.LOYALTY_POINTS_INVALID,
+                "This promotion would add no points to the slip's base points.",
+            )
+        posted = ledger.post(
+            uow,
+            casino_id=actor.casino_id,
+            player_id=base.player_id,
+            points_delta=points,
+            reason=LedgerReason.PROMOTION,
+            staff_id=actor.staff_id,
+            idempotency_key=entry_key,
+            source_kind="campaign",
+            source_id=slip.id,
+            rating_slip_id=slip.id,
+            visit_id=slip.visit_id,
+            metadata={
+                "campaign_id": command.campaign_id,
+                "base_entry_id": str(base.id),
+                "base_points": base.points_delta,
+                "multiplier": str(command.multiplier) if command.multiplier else None,
+                "bonus_points": command.bonus_points,
+                "promo_points": points,
+            },
+        )
+        _audit(uow, actor, "loyalty.promotion", posted)
+        return PromotionApplied(
+            ledger_id=posted.entry_id, promo_points_delta=points, balance_after=posted.balance_after
+        )
+
+    return run_idempotent(
+        uow,
+        actor,
+        operation="loyalty.promotion",
+        key=key,
+        request=command,
+        result_type=PromotionApplied,
+        body=body,
+    )
+
+
+def adjust(uow: UnitOfWork, actor: Actor, command: Adjust) -> Corrected:
+    """An admin correction, up or down, with a reason."""
+    require(actor, Capability.ADJUST_REVERSE)
+    command = parse(Adjust, command)
+    key = _key(command.idempotency_key)
+    note = _note(command.note)
+    if command.points == 0 or abs(command.points) > MAX_POINTS:
+        raise DomainError(
+            ErrorCode.LOYALTY_POINTS_INVALID,
+            f"points: a non-zero whole number within ±{MAX_POINTS:,}.",
+        )
+
+    def body() -> Corrected:
+        _player(uow, actor, command.player_id)
+        posted = ledger.post(
+            uow,
+            casino_id=actor.casino_id,
+            player_id=command.player_id,
+            points_delta=command.points,
+            reason=LedgerReason.ADJUSTMENT,
+            staff_id=actor.staff_id,
+            idempotency_key=key,
+            note=note,
+            source_kind="manual",
+            metadata={"adjusted_by_staff_id": str(actor.staff_id), "note": note},
+        )
+        _audit(uow, actor, "loyalty.adjustment", posted)
+        return Corrected(
+            ledger_id=posted.entry_id,
+            points_delta=posted.points_delta,
+            balance_before=posted.balance_before,
+            balance_after=posted.balance_after,
+        )
+
+    return run_idempotent(
+        uow,
+        actor,
+        operation="loyalty.adjust",
+        key=key,
+        request=command,
+        result_type=Corrected,
+        body=body,
+    )
+
+
+def reverse(uow: UnitOfWork, actor: Actor, command: Reverse) -> Corrected:
+    """The exact negation of one entry, once. Reversals themselves are not reversible."""
+    require(actor, Capability.ADJUST_REVERSE)
+    command = parse(Reverse, command)
+    key = _key(command.idempotency_key)
+    note = _note(command.note)
+
+    def body() -> Corrected:
+        original = uow.session.scalar(
+            select(LoyaltyLedger).where(
+                LoyaltyLedger.id == command.entry_id, LoyaltyLedger.casino_id == actor.casino_id
+            )
+        )
+        if original is None:
+            raise DomainError(ErrorCode.LEDGER_ENTRY_NOT_FOUND, "No such ledger entry here.")
+        if original.reason is LedgerReason.REVERSAL or original.points_delta == 0:
+            raise DomainError(
+                ErrorCode.LEDGER_ENTRY_NOT_REVERSIBLE,
+                "That entry cannot be reversed (a reversal, or zero points).",
+            )
+        account = ledger.lock_account(uow, actor.casino_id, original.player_id)
+        already = uow.session.scalar(
+            select(LoyaltyLedger.id).where(LoyaltyLedger.reverses_entry_id == original.id)
+        )
+        if already is not None:
+            raise DomainError(
+                ErrorCode.LEDGER_ALREADY_REVERSED,
+                "That entry has already been reversed.",
+                reversal_id=str(already),
+            )
+        posted = ledger.post(
+            uow,
+            casino_id=actor.casino_id,
+            player_id=original.player_id,
+            points_delta=-original.points_delta,
+            reason=LedgerReason.REVERSAL,
+            staff_id=actor.staff_id,
+            idempotency_key=key,
+            note=note,
+            source_kind="ledger",
+            source_id=original.id,
+            reverses_entry_id=original.id,
+            rating_slip_id=original.rating_slip_id,
+            account=account,
+            metadata={
+                "reverses": {
+                    "entry_id": str(original.id),
+                    "reason": original.reason.value,
+                    "points_delta": original.points_delta,
+                },
+                "note": note,
+            },
+        )
+        _audit(uow, actor, "loyalty.reversal", posted, {"reverses": str(original.id)})
+        return Corrected(
+            ledger_id=posted.entry_id,
+            points_delta=posted.points_delta,
+            balance_before=posted.balance_before,
+            balance_after=posted.balance_after,
+            reverses_entry_id=original.id,
+        )
+
+    return run_idempotent(
+        uow,
+        actor,
+        operation="loyalty.reverse",
+        key=key,
+        request=command,
+        result_type=Corrected,
+        body=body,
+    )
+
+
+def add_comp(uow: UnitOfWork, actor: Actor, new: NewComp) -> CompView:
+    require(actor, Capability.MANAGE_STAFF_SETTINGS)
+    new = parse(NewComp, new)
+    with uow:
+        if uow.session.scalar(
+            select(CompItem.id).where(
+                CompItem.casino_id == actor.casino_id, CompItem.name == new.name
+            )
+        ):
+            raise DomainError(ErrorCode.VALIDATION_FAILED, f"name: {new.name} is on the catalog")
+        comp = CompItem(
+            id=uuid.uuid4(),
+            casino_id=actor.casino_id,
+            active=True,
+            created_at=uow.now(),
+            **new.model_dump(),
+        )
+        uow.session.add(comp)
+        audit.record(
+            uow,
+            casino_id=actor.casino_id,
+            staff_id=actor.staff_id,
+            action="comp.created",
+            entity_type="comp_item",
+            entity_id=comp.id,
+            after=new.model_dump(),
+        )
+        uow.commit()
+        return _comp_view(comp)
+
+
+def set_comp_active(uow: UnitOfWork, actor: Actor, comp_id: uuid.UUID, active: bool) -> CompView:
+    require(actor, Capability.MANAGE_STAFF_SETTINGS)
+    with uow:
+        comp = _comp(uow, actor, comp_id, active_only=False)
+        if comp.active != active:
+            audit.record(
+                uow,
+                casino_id=actor.casino_id,
+                staff_id=actor.staff_id,
+                action="comp.activated" if active else "comp.deactivated",
+                entity_type="comp_item",
+                entity_id=comp.id,
+                before={"active": comp.active},
+                after={"active": active},
+            )
+            comp.active = active
+        view = _comp_view(comp)
+        uow.commit()
+        return view
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def _overdraw_approver(
+    uow: UnitOfWork, actor: Actor, credentials: Credentials | None, *, four_eyes: bool
+) -> Actor:
+    if credentials is None:
+        if can(actor.role, Capability.APPROVE_OVERDRAW) and not four_eyes:
+            return actor
+        raise DomainError(
+            ErrorCode.LOYALTY_OVERDRAW_NOT_AUTHORIZED,
+            "Overdraw needs approval: a second staff member (pit boss or admin) must enter"
+            " their code and PIN.",
+            needs_approver=True,
+        )
+    approver = authenticate(uow, credentials, action="loyalty.overdraw_approval")
+    if not can(approver.role, Capability.APPROVE_OVERDRAW):
+        raise DomainError(
+            ErrorCode.LOYALTY_OVERDRAW_NOT_AUTHORIZED,
+            f"{approver.staff_code} is a {approver.role.label.lower()}; only a pit boss or an"
+            " admin may approve overdraw.",
+            needs_approver=True,
+        )
+    if four_eyes and approver.staff_id == actor.staff_id:
+        raise DomainError(
+            ErrorCode.LOYALTY_OVERDRAW_NOT_AUTHORIZED,
+            "This casino requires a second person to approve overdraw: the approver cannot be"
+            " the staff member issuing the comp.",
+            needs_approver=True,
+        )
+    return approver
+
+
+def _key(key: uuid.UUID | None) -> uuid.UUID:
+    if key is None:
+        raise DomainError(
+            ErrorCode.LOYALTY_IDEMPOTENCY_REQUIRED,
+            "An idempotency key is required for every loyalty change.",
+        )
+    return key
+
+
+def _note(note: str) -> str:
+    note = " ".join(note.split())
+    if not note:
+        raise DomainError(ErrorCode.LOYALTY_NOTE_REQUIRED, "note: say why (it is required).")
+    return note
+
+
+def _positive(points: int) -> None:
+    if not 0 < points <= MAX_POINTS:
+        raise DomainError(
+            ErrorCode.LOYALTY_POINTS_INVALID, f"points: a whole number from 1 to {MAX_POINTS:,}."
+        )
+
+
+def _player(uow: UnitOfWork, actor: Actor, player_id: uuid.UUID) -> Player:
+    player = uow.session.scalar(
+        select(Player).where(Player.id == player_id, Player.casino_id == actor.casino_id)
+    )
+    if player is None:
+        raise _no_player()
+    return player
+
+
+def _no_player() -> DomainError:
+    return DomainError(ErrorCode.LOYALTY_PLAYER_NOT_FOUND, "No such player at this casino.")
+
+
+def _comp(
+    uow: UnitOfWork, actor: Actor, comp_id: uuid.UUID, *, active_only: bool = True
+) -> CompItem:
+    comp = uow.session.scalar(
+        select(CompItem).where(CompItem.id == comp_id, CompItem.casino_id == actor.casino_id)
+    )
+    if comp is None or (active_only and not comp.active):
+        raise DomainError(ErrorCode.COMP_NOT_FOUND, "That comp is not on this casino's catalog.")
+    return comp
+
+
+def _comp_view(comp: CompItem) -> CompView:
+    return CompView(
+        id=comp.id,
+        name=comp.name,
+        category=comp.category,
+        points_cost=comp.points_cost,
+        active=comp.active,
+    )
+
+
+def _audit(
+    uow: UnitOfWork,
+    actor: Actor,
+    action: str,
+    posted: ledger.Posted,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    audit.record(
+        uow,
+        casino_id=actor.casino_id,
+        staff_id=actor.staff_id,
+        action=action,
+        entity_type="loyalty_ledger",
+        entity_id=posted.entry_id,
+        before={"balance": posted.balance_before},
+        after={
+            "balance": posted.balance_after,
+            "points_delta": posted.points_delta,
+            **(extra or {}),
+        },
+    )
+
+
+def _history_rows(
+    uow: UnitOfWork,
+    actor: Actor,
+    where: LedgerFilter,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> list[LedgerRow]:
+    conditions: list[ColumnElement[bool]] = [LoyaltyLedger.casino_id == actor.casino_id]
+    if where.player_id is not None:
+        conditions.append(LoyaltyLedger.player_id == where.player_id)
+    if where.reason is not None:
+        conditions.append(LoyaltyLedger.reason == where.reason)
+    if where.staff_id is not None:
+        conditions.append(LoyaltyLedger.staff_id == where.staff_id)
+    if where.slip_id is not None:
+        conditions.append(LoyaltyLedger.rating_slip_id == where.slip_id)
+    if where.since is not None:
+        conditions.append(LoyaltyLedger.created_at >= where.since)
+    if where.until is not None:
+        conditions.append(LoyaltyLedger.created_at < where.until)
+    if after is not None:
+        conditions.append(tuple_(LoyaltyLedger.created_at, LoyaltyLedger.id) < tuple_(*after))
+    rows = uow.session.execute(
+        select(LoyaltyLedger, Player.first_name, Player.last_name, Staff.code, Staff.name)
+        .join(Player, Player.id == LoyaltyLedger.player_id)
+        .outerjoin(Staff, Staff.id == LoyaltyLedger.staff_id)
+        .where(and_(*conditions))
+        .order_by(LoyaltyLedger.created_at.desc(), LoyaltyLedger.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        LedgerRow(
+            id=e.id,
+            created_at=e.created_at,
+            player_id=e.player_id,
+            player_name=f"{first} {last}",
+            reason=e.reason,
+            points_delta=e.points_delta,
+            staff_code=code,
+            staff_name=name,
+            note=e.note,
+            rating_slip_id=e.rating_slip_id,
+            reverses_entry_id=e.reverses_entry_id,
+            metadata=e.metadata_,
+        )
+        for e, first, last, code, name in rows
+    ]
+
+
+def _pages(uow: UnitOfWork, actor: Actor, where: LedgerFilter) -> Iterator[list[LedgerRow]]:
+    after: tuple[datetime, uuid.UUID] | None = None
+    while True:
+        with uow:
+            rows = _history_rows(uow, actor, where, after, 500)
+        if not rows:
+            return
+        yield rows
+        after = (rows[-1].created_at, rows[-1].id)
+
+
+def _encode(row: LedgerRow) -> str:
+    raw = f"{row.created_at.isoformat()}|{row.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        stamp, entry = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        at = datetime.fromisoformat(stamp)
+        if at.tzinfo is None:
+            raise ValueError("naive")
+        return at, uuid.UUID(entry)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as error:
+        raise DomainError(
+            ErrorCode.LEDGER_CURSOR_INVALID, "That page cursor is not valid."
+        ) from error
+
+
+__all__ = [
+    "Adjust",
+    "ApplyPromotion",
+    "Balance",
+    "CompView",
+    "Corrected",
+    "Credited",
+    "LedgerFilter",
+    "LedgerPage",
+    "LedgerRow",
+    "ManualCredit",
+    "NewComp",
+    "PlayerCard",
+    "PromotionApplied",
+    "Redeem",
+    "Redeemed",
+    "Reverse",
+    "add_comp",
+    "adjust",
+    "apply_promotion",
+    "balance",
+    "comp_catalog",
+    "export_history_csv",
+    "history",
+    "manual_credit",
+    "or_",
+    "player_card",
+    "redeem",
+    "reverse",
+    "set_comp_active",
+]
