@@ -1,0 +1,500 @@
+"""The demo (training) database: two casinos a trainer can run the whole terminal on.
+
+``seed(database)`` builds it on a freshly migrated database. Casinos, games, tables and
+staff go through the real setup services (so they are validated and audited like any
+other); players are bulk-inserted with their loyalty accounts in one transaction per
+casino and one summarising audit row. Everything random comes from a ``random.Random``
+seeded per casino, so two seeded databases hold the same people; timestamps are taken
+relative to the database's clock.
+
+The data is described by ``DEMO_CASINOS`` (tables, games, staff) and the generators below
+(players); each part has its own function so later parts (ledger history, visits, promo
+programs, a staged import) can be added beside them.
+"""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import insert
+
+from pitterm.domain import audit, auth, casinos
+from pitterm.domain.actor import Actor
+from pitterm.domain.auth import CasinoInfo
+from pitterm.domain.database import Database, Scope
+from pitterm.domain.enums import GameType, Rounding, StaffRole, Tier
+from pitterm.domain.tables import Player, PlayerLoyalty
+
+__all__ = [
+    "DEMO_CASINOS",
+    "DEMO_LOGINS",
+    "PLAYERS_PER_CASINO",
+    "DemoCasino",
+    "DemoGame",
+    "DemoLogin",
+    "DemoStaff",
+    "DemoTable",
+    "SeededCasino",
+    "seed",
+    "seed_casino",
+    "seed_games_and_tables",
+    "seed_players",
+    "seed_staff",
+]
+
+PLAYERS_PER_CASINO = 180
+POINTS_PER_DOLLAR_THEO = Decimal(10)
+"""Every demo game converts theoretical win to points at this rate."""
+
+TIER_SHARES: tuple[tuple[Tier, int], ...] = (
+    (Tier.BRONZE, 45),
+    (Tier.SILVER, 25),
+    (Tier.GOLD, 15),
+    (Tier.PLATINUM, 10),
+    (Tier.DIAMOND, 5),
+)
+"""Percent of a casino's players in each tier: a pyramid, as on any real floor."""
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    """A staff member the sign-in screen lists in demo mode, with the PIN to type."""
+
+    casino_code: str
+    staff_code: str
+    name: str
+    role: StaffRole
+    pin: str
+
+
+@dataclass(frozen=True)
+class DemoGame:
+    """Game settings: what a slip at this game freezes as its accrual policy."""
+
+    name: str
+    game_type: GameType
+    house_edge: str
+    """Percent, as a string so it reaches the database as an exact Decimal."""
+    decisions_per_hour: int
+    min_bet_dollars: int
+    max_bet_dollars: int
+    rounding: Rounding = Rounding.HALF_UP
+
+
+@dataclass(frozen=True)
+class DemoTable:
+    """A gaming table in a pit, playing one of the casino's games."""
+
+    label: str
+    pit: str
+    game: str
+    """Name of one of the casino's ``DemoGame``s."""
+    seats: int
+
+
+@dataclass(frozen=True)
+class DemoStaff:
+    """A staff member with the demo PIN they sign in with."""
+
+    code: str
+    name: str
+    role: StaffRole
+    pin: str
+    table: str | None = None
+    """Label of the table a dealer works."""
+
+
+@dataclass(frozen=True)
+class DemoCasino:
+    """Everything fixed about one demo casino; players are generated from its seed."""
+
+    code: str
+    name: str
+    time_zone: str
+    card_prefix: str
+    """Loyalty card numbers are this prefix and seven digits: unique across both casinos."""
+    area_codes: tuple[str, ...]
+    games: tuple[DemoGame, ...]
+    tables: tuple[DemoTable, ...]
+    staff: tuple[DemoStaff, ...]
+    """The first member is the casino's admin, created by the owner before anyone else."""
+
+
+def _staff(names: dict[str, str], dealer_tables: tuple[str, ...]) -> tuple[DemoStaff, ...]:
+    """A casino's staff: every role, PINs by role (1xxx admin … 6xxx dealer) for the trainer."""
+    roles = {
+        "ADM": StaffRole.ADMIN,
+        "PB": StaffRole.PIT_BOSS,
+        "FS": StaffRole.FLOOR_SUPERVISOR,
+        "CA": StaffRole.CASHIER,
+        "LM": StaffRole.LOYALTY_MANAGER,
+        "DL": StaffRole.DEALER,
+    }
+    role_digit = {role: str(i) for i, role in enumerate(roles.values(), start=1)}
+    staff: list[DemoStaff] = []
+    for code, name in names.items():
+        prefix = code.rstrip("0123456789")
+        number = int(code[len(prefix) :])
+        role = roles[prefix]
+        table = dealer_tables[number - 1] if role is StaffRole.DEALER else None
+        staff.append(DemoStaff(code, name, role, f"{role_digit[role]}00{number}", table))
+    return tuple(staff)
+
+
+DEMO_CASINOS: tuple[DemoCasino, ...] = (
+    DemoCasino(
+        code="BELLA",
+        name="Bella Vista Casino",
+        time_zone="America/Los_Angeles",
+        card_prefix="BV",
+        area_codes=("702", "725", "702", "310", "415", "602", "801"),
+        games=(
+            DemoGame("Blackjack 6-deck", GameType.BLACKJACK, "1.50", 70, 25, 5_000),
+            DemoGame("Blackjack high limit", GameType.BLACKJACK, "1.60", 60, 100, 25_000),
+            DemoGame("Mini baccarat", GameType.BACCARAT, "1.24", 80, 25, 5_000),
+            DemoGame("Midi baccarat", GameType.BACCARAT, "1.06", 72, 100, 50_000),
+            DemoGame("Roulette 00", GameType.ROULETTE, "5.26", 38, 10, 2_000),
+            DemoGame("Craps", GameType.CRAPS, "1.41", 100, 15, 5_000),
+            DemoGame("Three card poker", GameType.POKER, "3.37", 50, 15, 1_000),
+        ),
+        tables=(
+            *(DemoTable(f"BJ-10{n}", "Pit 1", "Blackjack 6-deck", 7) for n in range(1, 6)),
+            DemoTable("MB-201", "Pit 2", "Mini baccarat", 7),
+            DemoTable("MB-202", "Pit 2", "Mini baccarat", 7),
+            DemoTable("TCP-203", "Pit 2", "Three card poker", 6),
+            DemoTable("BJ-204", "Pit 2", "Blackjack 6-deck", 7),
+            DemoTable("RL-301", "Pit 3", "Roulette 00", 8),
+            DemoTable("RL-302", "Pit 3", "Roulette 00", 8),
+            DemoTable("CR-303", "Pit 3", "Craps", 14),
+            DemoTable("CR-304", "Pit 3", "Craps", 14),
+            DemoTable("HBJ-01", "High Limit", "Blackjack high limit", 5),
+            DemoTable("HBJ-02", "High Limit", "Blackjack high limit", 5),
+            DemoTable("HBA-01", "High Limit", "Midi baccarat", 9),
+        ),
+        staff=_staff(
+            {
+                "ADM1": "Alma Reyes",
+                "PB1": "Frank DeLuca",
+                "PB2": "Grace Okafor",
+                "FS1": "Marcus Bell",
+                "FS2": "Yuki Tanaka",
+                "FS3": "Dolores Vega",
+                "CA1": "Priya Natarajan",
+                "CA2": "Tom Whitfield",
+                "LM1": "Hannah Kowalski",
+                "DL1": "Luis Ortega",
+                "DL2": "Mei Chen",
+                "DL3": "Andre Williams",
+                "DL4": "Sofia Rossi",
+                "DL5": "Kwame Mensah",
+            },
+            dealer_tables=("BJ-101", "BJ-102", "MB-201", "RL-301", "CR-303"),
+        ),
+    ),
+    DemoCasino(
+        code="CREST",
+        name="Crescent Bay Casino",
+        time_zone="America/New_York",
+        card_prefix="CB",
+        area_codes=("609", "609", "856", "215", "212", "718", "302"),
+        games=(
+            DemoGame("Blackjack 6-deck", GameType.BLACKJACK, "1.80", 72, 15, 2_500),
+            DemoGame("Blackjack salon", GameType.BLACKJACK, "1.50", 60, 100, 20_000),
+            DemoGame("Mini baccarat", GameType.BACCARAT, "1.20", 78, 25, 5_000),
+            DemoGame("Big table baccarat", GameType.BACCARAT, "1.06", 70, 100, 50_000),
+            DemoGame("Roulette 00", GameType.ROULETTE, "5.26", 36, 10, 1_000),
+            DemoGame("Craps", GameType.CRAPS, "1.40", 96, 10, 3_000),
+            DemoGame("Ultimate Texas hold'em", GameType.POKER, "2.19", 30, 15, 500),
+        ),
+        tables=(
+            *(DemoTable(f"BJ-A{n}", "Pit A", "Blackjack 6-deck", 7) for n in range(1, 5)),
+            DemoTable("BJ-B1", "Pit B", "Blackjack 6-deck", 7),
+            DemoTable("BJ-B2", "Pit B", "Blackjack 6-deck", 7),
+            DemoTable("MB-B3", "Pit B", "Mini baccarat", 7),
+            DemoTable("MB-B4", "Pit B", "Mini baccarat", 7),
+            DemoTable("RL-C1", "Pit C", "Roulette 00", 8),
+            DemoTable("RL-C2", "Pit C", "Roulette 00", 8),
+            DemoTable("CR-C3", "Pit C", "Craps", 14),
+            DemoTable("UTH-C4", "Pit C", "Ultimate Texas hold'em", 6),
+            DemoTable("BA-S1", "Salon", "Big table baccarat", 14),
+            DemoTable("BJ-S2", "Salon", "Blackjack salon", 5),
+        ),
+        staff=_staff(
+            {
+                "ADM1": "Colin Brennan",
+                "PB1": "Angela Russo",
+                "PB2": "Samuel Adeyemi",
+                "FS1": "Nora Fitzgerald",
+                "FS2": "Hector Alvarez",
+                "FS3": "Lena Park",
+                "CA1": "Denise Carter",
+                "CA2": "Raj Malhotra",
+                "LM1": "Ingrid Larsen",
+                "DL1": "Tony Marino",
+                "DL2": "Jasmine Brooks",
+                "DL3": "Wei Zhang",
+                "DL4": "Carmen Ruiz",
+                "DL5": "Patrick Doyle",
+            },
+            dealer_tables=("BJ-A1", "BJ-B1", "MB-B3", "RL-C1", "CR-C3"),
+        ),
+    ),
+)
+"""The demo casinos. Their codes, staff codes and PINs are what trainers type."""
+
+DEMO_LOGINS: tuple[DemoLogin, ...] = tuple(
+    DemoLogin(casino.code, member.code, member.name, member.role, member.pin)
+    for casino in DEMO_CASINOS
+    for member in casino.staff
+)
+"""Every demo staff member and PIN, for the sign-in screen in demo mode only."""
+
+
+@dataclass
+class SeededCasino:
+    """What seeding one casino created, for the parts that build on it."""
+
+    spec: DemoCasino
+    casino: CasinoInfo
+    admin: Actor
+    rng: random.Random
+    game_ids: dict[str, uuid.UUID] = field(default_factory=dict)
+    table_ids: dict[str, uuid.UUID] = field(default_factory=dict)
+    staff_ids: dict[str, uuid.UUID] = field(default_factory=dict)
+    player_ids: list[uuid.UUID] = field(default_factory=list)
+
+
+def seed(database: Database) -> None:
+    """Fill a freshly migrated database with the demo casinos. Deterministic."""
+    for spec in DEMO_CASINOS:
+        seeded = seed_casino(database, spec)
+        seed_games_and_tables(database, seeded)
+        seed_staff(database, seeded)
+        seed_players(database, seeded)
+
+
+def seed_casino(database: Database, spec: DemoCasino) -> SeededCasino:
+    """Create the casino and its admin as the owner would, then sign the admin in."""
+    casino = casinos.create_casino(
+        database.uow(),
+        casinos.NewCasino(code=spec.code, name=spec.name, time_zone=spec.time_zone),
+    )
+    admin = spec.staff[0]
+    if admin.role is not StaffRole.ADMIN:
+        raise ValueError(f"{spec.code}: the first demo staff member must be the admin")
+    admin_id = casinos.bootstrap_admin(
+        database.uow(),
+        casino.id,
+        casinos.NewStaff(code=admin.code, name=admin.name, role=admin.role, pin=admin.pin),
+    )
+    actor = auth.sign_in(
+        database.uow(Scope(casino.id)), auth.parse_credentials(admin.code, admin.pin)
+    )
+    seeded = SeededCasino(spec, casino, actor, random.Random(f"pitterm-demo-{spec.code}"))
+    seeded.staff_ids[admin.code] = admin_id
+    return seeded
+
+
+def seed_games_and_tables(database: Database, seeded: SeededCasino) -> None:
+    """Game settings and the tables that play them, through the admin's setup services."""
+    admin = seeded.admin
+    for game in seeded.spec.games:
+        seeded.game_ids[game.name] = casinos.add_game(
+            database.uow(admin),
+            admin,
+            casinos.NewGame(
+                name=game.name,
+                game_type=game.game_type,
+                house_edge=Decimal(game.house_edge),
+                decisions_per_hour=game.decisions_per_hour,
+                points_conversion_rate=POINTS_PER_DOLLAR_THEO,
+                rounding=game.rounding,
+                min_bet_cents=game.min_bet_dollars * 100,
+                max_bet_cents=game.max_bet_dollars * 100,
+            ),
+        )
+    for table in seeded.spec.tables:
+        seeded.table_ids[table.label] = casinos.add_table(
+            database.uow(admin),
+            admin,
+            casinos.NewTable(
+                label=table.label,
+                pit=table.pit,
+                game_settings_id=seeded.game_ids[table.game],
+                seats=table.seats,
+            ),
+        )
+
+
+def seed_staff(database: Database, seeded: SeededCasino) -> None:
+    """Everyone but the admin, added by the admin; dealers are assigned to their tables."""
+    admin = seeded.admin
+    for member in seeded.spec.staff:
+        if member.code in seeded.staff_ids:
+            continue
+        seeded.staff_ids[member.code] = casinos.add_staff(
+            database.uow(admin),
+            admin,
+            casinos.NewStaff(
+                code=member.code,
+                name=member.name,
+                role=member.role,
+                pin=member.pin,
+                assigned_table_id=None if member.table is None else seeded.table_ids[member.table],
+            ),
+        )
+
+
+def seed_players(database: Database, seeded: SeededCasino) -> None:
+    """Enrolled players with loyalty accounts across all tiers, zero balance (no ledger yet).
+
+    Bulk-inserted in one transaction; one audit row summarises what was created.
+    """
+    casino_id = seeded.casino.id
+    with database.uow(Scope(casino_id)) as uow:
+        now = uow.now()
+        players = player_rows(seeded.spec, casino_id, now, seeded.rng, PLAYERS_PER_CASINO)
+        tiers = tier_sequence(seeded.rng, len(players))
+        uow.session.execute(insert(Player), players)
+        uow.session.execute(
+            insert(PlayerLoyalty),
+            [
+                {
+                    "player_id": player["id"],
+                    "casino_id": casino_id,
+                    "current_balance": 0,
+                    "tier": tier,
+                    "updated_at": now,
+                }
+                for player, tier in zip(players, tiers, strict=True)
+            ],
+        )
+        counts = Counter(tiers)
+        audit.record(
+            uow,
+            casino_id=casino_id,
+            staff_id=None,
+            action="demo.players_seeded",
+            entity_type="casino",
+            entity_id=casino_id,
+            after={
+                "players": len(players),
+                "tiers": {tier.value: counts[tier] for tier in Tier},
+                "card_prefix": seeded.spec.card_prefix,
+            },
+        )
+        uow.commit()
+    seeded.player_ids = [player["id"] for player in players]
+
+
+def tier_sequence(rng: random.Random, count: int) -> list[Tier]:
+    """``count`` tiers in ``TIER_SHARES`` proportions (at least one of each), shuffled."""
+    sizes = {tier: max(1, count * share // 100) for tier, share in TIER_SHARES}
+    sizes[Tier.BRONZE] += count - sum(sizes.values())
+    tiers = [tier for tier, size in sizes.items() for _ in range(size)]
+    rng.shuffle(tiers)
+    return tiers
+
+
+FIRST_NAMES = (
+    "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David",
+    "Elizabeth", "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas",
+    "Sarah", "Charles", "Karen", "Christopher", "Lisa", "Daniel", "Nancy", "Matthew", "Betty",
+    "Anthony", "Sandra", "Mark", "Margaret", "Donald", "Ashley", "Steven", "Kimberly", "Paul",
+    "Emily", "Andrew", "Donna", "Joshua", "Michelle", "Kenneth", "Carol", "Kevin", "Amanda",
+    "Brian", "Melissa", "George", "Deborah", "Timothy", "Stephanie", "Ronald", "Rebecca",
+    "Jason", "Sharon", "Edward", "Laura", "Jeffrey", "Cynthia", "Ryan", "Dorothy", "Jacob",
+    "Amy", "Gary", "Kathleen", "Nicholas", "Angela", "Eric", "Shirley", "Jonathan", "Brenda",
+    "Stephen", "Emma", "Larry", "Anna", "Justin", "Pamela", "Scott", "Nicole", "Brandon",
+    "Samantha", "Benjamin", "Katherine", "Samuel", "Christine", "Gregory", "Helen", "Alexander",
+    "Debra", "Frank", "Rachel", "Raymond", "Carolyn", "Jack", "Janet", "Dennis", "Maria",
+    "Jerry", "Olivia", "Tyler", "Heather", "Aaron", "Diane", "José", "Guadalupe", "Carlos",
+    "Lucía", "Hiroshi", "Mei", "Wei", "Ananya", "Arjun", "Fatima", "Omar", "Chinedu", "Ngozi",
+    "Sven", "Ingrid", "Dmitri", "Olga", "Zoë", "Renée", "Thanh", "Minh", "Seo-yeon", "Jae",
+    "Aiyana", "Kai", "Malia", "Rafael", "Giulia", "Sean", "Siobhan", "Yusuf", "Leila",
+)  # fmt: skip
+LAST_NAMES = (
+    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez",
+    "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor",
+    "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez",
+    "Clark", "Ramirez", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright",
+    "Scott", "Torres", "Nguyen", "Hill", "Flores", "Green", "Adams", "Nelson", "Baker", "Hall",
+    "Rivera", "Campbell", "Mitchell", "Carter", "Roberts", "Gomez", "Phillips", "Evans",
+    "Turner", "Diaz", "Parker", "Cruz", "Edwards", "Collins", "Reyes", "Stewart", "Morris",
+    "Morales", "Murphy", "Cook", "Rogers", "Gutierrez", "Ortiz", "Morgan", "Cooper",
+    "Peterson", "Bailey", "Reed", "Kelly", "Howard", "Ramos", "Kim", "Cox", "Ward",
+    "Richardson", "Watson", "Brooks", "Chavez", "Wood", "James", "Bennett", "Gray", "Mendoza",
+    "Ruiz", "Hughes", "Price", "Alvarez", "Castillo", "Sanders", "Patel", "Myers", "Long",
+    "Ross", "Foster", "Jimenez", "O'Brien", "O'Connor", "McAllister", "MacDonald", "Van Dyke",
+    "De la Cruz", "St. John", "Nakamura", "Yamamoto", "Wang", "Li", "Chen", "Park", "Choi",
+    "Tran", "Pham", "Singh", "Sharma", "Okafor", "Mensah", "Haddad", "Khalil", "Novak",
+    "Kowalski", "Petrov", "Ivanova", "Larsen", "Johansson", "Müller", "Schmidt", "Rossi",
+    "Bianchi", "Fontaine", "Dubois", "Papadopoulos", "Kaya", "Cohen", "Levi", "Byrne",
+    "Gallagher", "Santos", "Oliveira", "Silva", "Hoang", "Kealoha", "Begay", "Yazzie",
+)  # fmt: skip
+EMAIL_DOMAINS = ("example.com", "example.net", "example.org", "mail.example.com")
+
+
+def player_rows(
+    spec: DemoCasino, casino_id: uuid.UUID, now: datetime, rng: random.Random, count: int
+) -> list[dict[str, Any]]:
+    """``count`` distinct, plausible players for one casino, as ``player`` rows."""
+    today = now.date()
+    names = rng.sample([(f, last) for f in FIRST_NAMES for last in LAST_NAMES], count)
+    cards = rng.sample(range(1_000_000, 10_000_000), count)
+    rows: list[dict[str, Any]] = []
+    for (first, last), card in zip(names, cards, strict=True):
+        born = _date_of_birth(rng, today)
+        enrolled = now - timedelta(days=rng.randint(1, 6 * 365), minutes=rng.randint(0, 1439))
+        rows.append(
+            {
+                "id": uuid.UUID(int=rng.getrandbits(128), version=4),
+                "casino_id": casino_id,
+                "first_name": first,
+                "last_name": last,
+                "date_of_birth": born,
+                "email": _email(rng, first, last, born) if rng.random() < 0.9 else None,
+                "phone": _phone(rng, spec.area_codes) if rng.random() < 0.95 else None,
+                "loyalty_card_number": f"{spec.card_prefix}{card}",
+                "created_at": enrolled,
+            }
+        )
+    return rows
+
+
+def _date_of_birth(rng: random.Random, today: date) -> date:
+    """Ages 21 to 89, most between 35 and 70."""
+    age = min(89, max(21, round(rng.triangular(21, 90, 55))))
+    birthday_this_age = date(today.year - age, today.month, min(today.day, 28))
+    return birthday_this_age - timedelta(days=rng.randint(1, 364))
+
+
+def _email(rng: random.Random, first: str, last: str, born: date) -> str:
+    local = _ascii(first)
+    style = rng.randrange(4)
+    if style == 0:
+        local = f"{local}.{_ascii(last)}"
+    elif style == 1:
+        local = f"{local[0]}{_ascii(last)}"
+    elif style == 2:
+        local = f"{local}{_ascii(last)}{rng.randint(1, 99)}"
+    else:
+        local = f"{local}_{_ascii(last)[:1]}{born.year % 100:02d}"
+    return f"{local}@{rng.choice(EMAIL_DOMAINS)}"
+
+
+def _ascii(name: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    return "".join(ch for ch in decomposed.lower() if ch.isalnum())
+
+
+def _phone(rng: random.Random, area_codes: tuple[str, ...]) -> str:
+    """North American numbers in the 555-01xx range set aside for fiction."""
+    return f"({rng.choice(area_codes)}) 555-01{rng.randint(0, 99):02d}"
