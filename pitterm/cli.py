@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from pitterm import __version__
 from pitterm.config import Settings
@@ -44,6 +45,18 @@ def build_parser() -> argparse.ArgumentParser:
         "upgrade", help="apply pending migrations to the database (a no-op when current)"
     )
     db_commands.add_parser("current", help="print the database's and the code's schema revision")
+
+    drift = commands.add_parser("drift", help="ledger drift checks")
+    drift_commands = drift.add_subparsers(dest="drift_command", metavar="ACTION", required=True)
+    check = drift_commands.add_parser(
+        "check",
+        help="compare a ledger file with a balances file (seed 001 sandbox formats)",
+        epilog="exit status: 0 all in balance, 1 minor drift, 2 material mismatch, 3 bad input",
+    )
+    check.add_argument("--ledger", required=True, type=Path, help="events JSON array")
+    check.add_argument("--balances", required=True, type=Path, help="snapshots JSON array")
+    check.add_argument("--tolerance", type=int, default=0, help="points of drift to tolerate")
+    check.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
 
@@ -63,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _demo(settings, reset=args.reset)
     if args.command == "db":
         return _db(settings, args.db_command)
+    if args.command == "drift":
+        return _drift_check(args.ledger, args.balances, args.tolerance, as_json=args.json)
     return _run(settings, startup_probe=args.startup_probe)
 
 
@@ -99,6 +114,49 @@ def _db(settings: Settings, action: str) -> int:
     finally:
         engine.dispose()
     return 0
+
+
+def _drift_check(ledger: Path, balances: Path, tolerance: int, *, as_json: bool) -> int:
+    """Exit status: 0 all in balance, 1 minor drift only, 2 a material mismatch, 3 bad input."""
+    from pitterm.domain.drift_file import check_files
+    from pitterm.domain.drift_rules import DriftClass
+    from pitterm.domain.errors import DomainError
+
+    try:
+        result = check_files(ledger, balances, tolerance)
+    except DomainError as error:
+        print(str(error), file=sys.stderr)
+        return 3
+    summary = result.summary
+    if as_json:
+        print(result.model_dump_json(indent=2))
+    else:
+        print(
+            f"accounts checked {summary.accounts_checked}: in balance {summary.in_balance},"
+            f" minor drift {summary.minor}, material mismatch {summary.material}"
+            f" (tolerance {tolerance})"
+        )
+        if summary.largest_positive is not None:
+            print(
+                f"largest positive drift {summary.largest_positive:+,}"
+                f" ({summary.largest_positive_account})"
+            )
+        if summary.largest_negative is not None:
+            print(
+                f"largest negative drift {summary.largest_negative:+,}"
+                f" ({summary.largest_negative_account})"
+            )
+        width = max((len(a.account_id) for a in result.accounts), default=7)
+        print(f"{'account':<{width}}  {'snapshot':>12}  {'computed':>12}  {'drift':>10}  class")
+        for account in result.accounts:
+            print(
+                f"{account.account_id:<{width}}  {account.snapshot:>12,}  {account.computed:>12,}"
+                f"  {account.drift:>+10,}  {account.drift_class.value}"
+            )
+            if account.explanation:
+                print(f"{'':<{width}}  {account.explanation}")
+    worst = summary.worst
+    return {DriftClass.IN_BALANCE: 0, DriftClass.MINOR: 1, DriftClass.MATERIAL: 2}[worst]
 
 
 def _run(settings: Settings, *, startup_probe: bool) -> int:
