@@ -7,8 +7,10 @@ the end, in Decimal — a pre-divided hour fraction loses points (400 s at $100,
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,25 +41,48 @@ class Accrual(BaseModel):
     points: int
 
 
-def theo(average_bet_cents: int, played_seconds: int, policy: PolicySnapshot) -> Decimal:
-    """average_bet × house_edge/100 × decisions_per_hour × played_hours, never negative."""
+THEO_PLACES = Decimal("0.000001")
+"""Theo is stored to a millionth of a dollar on both backends; points never use it."""
+
+
+def exact_theo(average_bet_cents: int, played_seconds: int, policy: PolicySnapshot) -> Fraction:
+    """average_bet × house_edge/100 × decisions_per_hour × played_hours, as an exact rational."""
     if average_bet_cents <= 0 or played_seconds <= 0:
-        return Decimal(0)
+        return Fraction(0)
     numerator = (
-        Decimal(average_bet_cents) * policy.house_edge * policy.decisions_per_hour * played_seconds
+        Fraction(average_bet_cents)
+        * Fraction(policy.house_edge)
+        * policy.decisions_per_hour
+        * played_seconds
     )
     return numerator / (100 * 100 * SECONDS_PER_HOUR)
 
 
-def round_points(value: Decimal, rounding: Rounding) -> int:
-    mode = ROUND_HALF_UP if rounding is Rounding.HALF_UP else ROUND_FLOOR
-    return max(0, int(value.quantize(Decimal(1), rounding=mode)))
+def theo(average_bet_cents: int, played_seconds: int, policy: PolicySnapshot) -> Decimal:
+    """Theo in dollars to a millionth (half up): what is stored and shown."""
+    value = exact_theo(average_bet_cents, played_seconds, policy)
+    rounded = (Decimal(value.numerator) / Decimal(value.denominator)).quantize(
+        THEO_PLACES, rounding=ROUND_HALF_UP
+    )
+    return Decimal(format(rounded.normalize(), "f"))  # "210", never "2.1E+2"
+
+
+def round_points(value: Fraction, rounding: Rounding) -> int:
+    """Round an exact rational: half up adds a half then floors; floor floors. Never negative."""
+    if rounding is Rounding.HALF_UP:
+        return max(0, math.floor(value + Fraction(1, 2)))
+    return max(0, math.floor(value))
 
 
 def accrue(average_bet_cents: int, played_seconds: int, policy: PolicySnapshot) -> Accrual:
-    """Theo and points for a slip; zero duration or zero bet gives 0 points, still a result."""
-    t = theo(average_bet_cents, played_seconds, policy)
-    return Accrual(theo=t, points=round_points(t * policy.points_conversion_rate, policy.rounding))
+    """Theo and points for a slip; zero duration or zero bet gives 0 points, still a result.
+
+    Points come from the exact rational theo × rate, so no intermediate rounding (28-digit
+    decimals, a pre-divided hour) can tip a result across a rounding boundary.
+    """
+    exact = exact_theo(average_bet_cents, played_seconds, policy)
+    points = round_points(exact * Fraction(policy.points_conversion_rate), policy.rounding)
+    return Accrual(theo=theo(average_bet_cents, played_seconds, policy), points=points)
 
 
 def theo_display(value: Decimal) -> Decimal:

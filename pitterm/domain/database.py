@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from types import TracebackType
 from typing import Any, Self
 
@@ -24,7 +25,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from pitterm.domain.actor import Actor
 from pitterm.domain.clock import Clock, SystemClock
 from pitterm.domain.errors import DomainError, ErrorCode
-from pitterm.domain.tables import CasinoScoped
+from pitterm.domain.tables import Base, CasinoScoped
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -169,16 +170,14 @@ def _scope_session(session: Session, scope: Scope) -> None:
     def _add_casino_criteria(state: ORMExecuteState) -> None:
         if not (state.is_select or state.is_update or state.is_delete):
             return
-        scoped = [m.class_ for m in state.all_mappers if issubclass(m.class_, CasinoScoped)]
-        if scoped:
-            state.statement = state.statement.options(
-                *(
-                    with_loader_criteria(
-                        cls, lambda c: c.casino_id == casino_id, include_aliases=True
-                    )
-                    for cls in scoped
-                )
+        # Every scoped class, not only the statement's top-level entities: a table that
+        # appears only in a subquery, an EXISTS or select_from() must be filtered too.
+        state.statement = state.statement.options(
+            *(
+                with_loader_criteria(cls, lambda c: c.casino_id == casino_id, include_aliases=True)
+                for cls in _scoped_classes()
             )
+        )
 
     @event.listens_for(session, "before_flush")
     def _refuse_foreign_rows(session: Session, _context: object, _instances: object) -> None:
@@ -189,6 +188,11 @@ def _scope_session(session: Session, scope: Scope) -> None:
                     "That record belongs to another casino.",
                     entity=type(obj).__name__,
                 )
+
+
+@cache
+def _scoped_classes() -> tuple[type[CasinoScoped], ...]:
+    return tuple(m.class_ for m in Base.registry.mappers if issubclass(m.class_, CasinoScoped))
 
 
 class Database:
