@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
-import sys
-from collections.abc import Sequence
-from pathlib import Path
+import time
 
-from pitterm import __version__
-from pitterm.config import Settings
+STARTED_AT = time.perf_counter()
+"""When the `pitterm` command began, as early as it can tell: --startup-probe counts from here."""
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from pitterm import __version__  # noqa: E402
+from pitterm.config import Settings  # noqa: E402
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -220,7 +220,7 @@ def list_staff(uow: UnitOfWork, actor: Actor) -> list[StaffInfo]:
             select(Staff, GamingTable.label)
             .outerjoin(GamingTable, GamingTable.id == Staff.assigned_table_id)
             .where(Staff.casino_id == actor.casino_id)
-            .order_by(Staff.role, Staff.code)
+            .order_by(Staff.code)
         ).all()
         return [_staff_info(staff, label) for staff, label in rows]
 

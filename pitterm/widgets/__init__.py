@@ -1,3 +1,7 @@
 """Reusable widgets over domain models."""
 
-__all__: list[str] = []
+from pitterm.widgets.formatting import dollars, percent
+from pitterm.widgets.mode_bar import ModeBar
+from pitterm.widgets.status_header import StatusHeader
+
+__all__ = ["ModeBar", "StatusHeader", "dollars", "percent"]
