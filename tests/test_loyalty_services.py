@@ -543,3 +543,15 @@ class TestHistory:
         card = loyalty.player_card(backend.reader(boss), boss, player)
         assert (card.balance, card.open_visit_id, card.tier) == (2100, visit, "bronze")
         assert str(card.today_theo) == "210" and card.recent[0].points_delta == 2100
+
+
+def test_overdraw_policy_tells_the_screen_who_must_approve(backend: Database) -> None:
+    world = build_casino(backend)
+    boss, cashier = world.actor(StaffRole.PIT_BOSS), world.actor(StaffRole.CASHIER)
+    policy = loyalty.overdraw_policy(backend.reader(boss), boss)
+    assert (policy.cap_points, policy.four_eyes, policy.actor_may_approve) == (5000, False, True)
+    assert not loyalty.overdraw_policy(backend.reader(cashier), cashier).actor_may_approve
+    with backend.uow(world.scope) as uow:
+        uow.session.execute(update(CasinoSettings).values(four_eyes_overdraw=True))
+        uow.commit()
+    assert not loyalty.overdraw_policy(backend.reader(boss), boss).actor_may_approve

@@ -194,6 +194,19 @@ class Balance(BaseModel):
     tier: str | None
 
 
+class OverdrawPolicy(BaseModel):
+    """What the comp screen needs to know before it asks for an approval."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cap_points: int
+    """The balance after a comp may not fall below minus this."""
+    four_eyes: bool
+    """A second person must approve even when the actor could."""
+    actor_may_approve: bool
+    """The actor's own role can approve (and four-eyes is off): no second sign-in needed."""
+
+
 class PlayerCard(BaseModel):
     """What the Player mode shows for one patron."""
 
@@ -264,6 +277,18 @@ def player_card(uow: UnitOfWork, actor: Actor, player_id: uuid.UUID) -> PlayerCa
             open_visit_kind=visit.visit_kind.value if visit else None,
             today_theo=sum((t for t in theo if t is not None), start=Decimal(0)),
             recent=recent,
+        )
+
+
+def overdraw_policy(uow: UnitOfWork, actor: Actor) -> OverdrawPolicy:
+    require(actor, Capability.ISSUE_COMP)
+    with uow:
+        settings = load_settings(uow, actor.casino_id)
+        return OverdrawPolicy(
+            cap_points=settings.overdraw_cap_points,
+            four_eyes=settings.four_eyes_overdraw,
+            actor_may_approve=can(actor.role, Capability.APPROVE_OVERDRAW)
+            and not settings.four_eyes_overdraw,
         )
 
 
