@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 from sqlalchemy import select
 
 from pitterm.domain import audit
@@ -30,18 +30,20 @@ class Credentials(BaseModel):
 
     model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
 
-    staff_code: str = Field(min_length=1, max_length=16)
-    pin: str = Field(min_length=4, max_length=8)
+    staff_code: str
+    pin: str
 
     @field_validator("staff_code")
     @classmethod
-    def _upper(cls, value: str) -> str:
+    def _code(cls, value: str) -> str:
+        if not 1 <= len(value) <= 16:
+            raise ValueError("enter your staff code (up to 16 characters)")
         return value.upper()
 
     @field_validator("pin")
     @classmethod
     def _digits(cls, value: str) -> str:
-        if not value.isdigit():
+        if not (4 <= len(value) <= 8 and value.isdigit()):
             raise ValueError("a PIN is 4 to 8 digits")
         return value
 

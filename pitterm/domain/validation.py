@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from pitterm.domain.errors import DomainError, ErrorCode
 
@@ -27,7 +28,12 @@ def parse(model: type[M], data: M | dict[str, Any]) -> M:
 
 def describe(error: ValidationError) -> str:
     """'field: problem; other_field: problem' — short enough for a notification."""
-    return "; ".join(f"{_field(e['loc'])}: {e['msg']}" for e in error.errors())
+    return "; ".join(f"{_field(e['loc'])}: {_message(e)}" for e in error.errors())
+
+
+def _message(error: ErrorDetails) -> str:
+    # Our own validators raise ValueError("..."); pydantic prefixes those with "Value error, ".
+    return error["msg"].removeprefix("Value error, ")
 
 
 def _field(loc: tuple[int | str, ...]) -> str:
