@@ -30,6 +30,7 @@ from pitterm.domain.enums import StaffRole
 from pitterm.domain.errors import DomainError
 from pitterm.runtime import Runtime
 from pitterm.screens.admin import AdminScreen
+from pitterm.screens.audit import AuditScreen
 from pitterm.screens.base import DemoLoginRow, ModeScreen, TerminalSession
 from pitterm.screens.floor import FloorScreen
 from pitterm.screens.lock import LockScreen
@@ -105,7 +106,7 @@ MODE_SPECS: tuple[ModeSpec, ...] = (
         "Audit",
         "f7",
         _AUDIT,
-        _not_built("audit", "Audit", _AUDIT),
+        AuditScreen,
         frozenset({Capability.RUN_DRIFT_AUDIT}),
     ),
     ModeSpec(

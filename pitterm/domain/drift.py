@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, Subquery, case, func, literal, select
 
 from pitterm.domain.actor import Actor
 from pitterm.domain.capabilities import Capability, require
+from pitterm.domain.csv_safe import write_rows
 from pitterm.domain.database import UnitOfWork
 from pitterm.domain.drift_file import DriftSummary
 from pitterm.domain.drift_rules import Cause, DriftClass, Event, classify, explain, timeline
@@ -250,3 +251,26 @@ def _check_tolerance(tolerance: int) -> None:
             ErrorCode.DRIFT_TOLERANCE_INVALID,
             f"tolerance: a whole number of points from 0 to {MAX_TOLERANCE:,}.",
         )
+
+
+def report_csv(report: AuditReport) -> str:
+    """The audit as CSV: a summary block, then every drifted account (formula-injection safe)."""
+    s = report.summary
+    summary_rows: list[list[object]] = [
+        ["as_of", report.as_of.isoformat()],
+        ["tolerance", s.tolerance],
+        ["accounts_checked", s.accounts_checked],
+        ["in_balance", s.in_balance],
+        ["minor", s.minor],
+        ["material", s.material],
+        ["largest_positive", s.largest_positive, s.largest_positive_account],
+        ["largest_negative", s.largest_negative, s.largest_negative_account],
+        [],
+    ]
+    accounts = [
+        [a.player_id, a.player_name, a.cached, a.computed, a.drift, a.drift_class.value, a.entries]
+        for a in report.accounts
+    ]
+    return write_rows(["field", "value", "account"], summary_rows) + write_rows(
+        ["player_id", "player", "cached", "computed", "drift", "class", "entries"], accounts
+    )
