@@ -35,6 +35,7 @@ from pitterm.screens.base import DemoLoginRow, ModeScreen, TerminalSession
 from pitterm.screens.floor import FloorScreen
 from pitterm.screens.lock import LockScreen
 from pitterm.screens.not_built import NotBuiltScreen
+from pitterm.screens.player import PlayerScreen
 from pitterm.screens.sign_in import SignInScreen
 
 SIGN_IN = "sign_in"
@@ -74,7 +75,7 @@ MODE_SPECS: tuple[ModeSpec, ...] = (
         "Player",
         "f3",
         _PLAYER,
-        _not_built("player", "Player", _PLAYER),
+        PlayerScreen,
         frozenset({Capability.VIEW_FLOOR}),
     ),
     ModeSpec(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, ParamSpec
@@ -434,9 +435,15 @@ async def test_without_a_configured_casino_several_casinos_is_an_error(
 
 
 def test_startup_probe_prints_the_time_and_exits_zero(
-    sqlite_database: Database, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    sqlite_database: Database,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     build_casino(sqlite_database)
+    # The probe counts from the command's start; in a test session that is now, not whenever
+    # pitterm.cli happened to be imported.
+    monkeypatch.setattr("pitterm.app.STARTED_AT", time.perf_counter())
     settings = Settings(casino="ALPHA", database_url="sqlite:///unused", data_dir=tmp_path)
     app = PitApp(Runtime(settings, sqlite_database, sqlite_database.clock), startup_probe=True)
     app.run(headless=True, size=SIZE)

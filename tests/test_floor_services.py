@@ -326,7 +326,7 @@ class TestSlips:
                 visit_id=visit,
                 table_id=world.table_ids[0],
                 seat=1,
-                average_bet_cents=100,
+                average_bet_cents=1_000,
                 idempotency_key=shared,
             ),
         )
@@ -339,7 +339,7 @@ class TestSlips:
                 visit_id=visit,
                 table_id=world.table_ids[0],
                 seat=2,
-                average_bet_cents=100,
+                average_bet_cents=1_000,
                 idempotency_key=shared,
             ),
         )
@@ -351,6 +351,7 @@ class TestSlips:
         table = world.table_ids[0]
         expect(ErrorCode.BET_INVALID, start, backend, pb, v1, table, 1, -500)
         expect(ErrorCode.BET_INVALID, start, backend, pb, v1, table, 1, 10**9)
+        expect(ErrorCode.BET_INVALID, start, backend, pb, v1, table, 1, 999)  # min is $10
         expect(ErrorCode.SEAT_INVALID, start, backend, pb, v1, table, 8)
         expect(ErrorCode.TABLE_NOT_FOUND, start, backend, pb, v1, uuid.uuid4())
         start(backend, pb, v1, table, seat=4)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from pitterm.domain.actor import Actor
 from pitterm.domain.database import UnitOfWork
 from pitterm.domain.tables import AuditLog
 
@@ -34,3 +35,25 @@ def record(
     )
     uow.session.add(row)
     return row
+
+
+def by(
+    uow: UnitOfWork,
+    actor: Actor,
+    action: str,
+    entity_type: str,
+    entity_id: object | None,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditLog:
+    """The audit row of a change the signed-in actor made at their casino."""
+    return record(
+        uow,
+        casino_id=actor.casino_id,
+        staff_id=actor.staff_id,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        before=before,
+        after=after,
+    )

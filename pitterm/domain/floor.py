@@ -69,6 +69,8 @@ class LiveSlip(BaseModel):
     played_seconds: int
     theo: Decimal
     suggested_points: int
+    snapshot: PolicySnapshot
+    """The slip's frozen policy, so a screen can tick theo and points between overviews."""
 
 
 class OpenVisitView(BaseModel):
@@ -134,11 +136,8 @@ def overview(
         live_by_visit: dict[uuid.UUID, uuid.UUID] = {}
         for slip, visit, first, last in rows:
             played = played_seconds(slip.started_at, now, pauses[slip.id])
-            result = accrue(
-                slip.average_bet_cents,
-                played,
-                PolicySnapshot.model_validate(slip.policy_snapshot["loyalty"]),
-            )
+            snapshot = PolicySnapshot.model_validate(slip.policy_snapshot["loyalty"])
+            result = accrue(slip.average_bet_cents, played, snapshot)
             rated = visit.visit_kind is VisitKind.GAMING_IDENTIFIED_RATED
             by_table[slip.table_id].append(
                 LiveSlip(
@@ -155,6 +154,7 @@ def overview(
                     played_seconds=played,
                     theo=result.theo,
                     suggested_points=result.points if rated else 0,
+                    snapshot=snapshot,
                 )
             )
             live_by_visit[visit.id] = slip.id

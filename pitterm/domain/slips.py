@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 
-from pitterm.domain import audit, ledger
+from pitterm.domain import audit, ledger, records
 from pitterm.domain.accrual import PolicySnapshot, accrue, played_seconds, theo_display
 from pitterm.domain.actor import Actor
 from pitterm.domain.capabilities import Capability, require
@@ -113,7 +113,12 @@ class Suggestion(BaseModel):
 
     slip_id: uuid.UUID
     as_of: datetime
+    started_at: datetime
+    paused_seconds: int
     played_seconds: int
+    average_bet_cents: int
+    snapshot: PolicySnapshot
+    """The policy frozen at the slip's start: what the points will be computed with."""
     theo: Decimal
     points: int
     rated: bool
@@ -130,7 +135,7 @@ def start_slip(uow: UnitOfWork, actor: Actor, command: StartSlip) -> SlipRef:
     command = parse(StartSlip, command)
 
     def body() -> SlipRef:
-        visit = _visit_for_update(uow, actor, command.visit_id)
+        visit = records.visit(uow, actor, command.visit_id, lock=True)
         slip = _start(uow, actor, visit, command.table_id, command.seat, command.average_bet_cents)
         return SlipRef(slip_id=slip.id, status=slip.status)
 
@@ -192,7 +197,7 @@ def pause_slip(uow: UnitOfWork, actor: Actor, command: SlipCommand) -> SlipRef:
     command = parse(SlipCommand, command)
 
     def body() -> SlipRef:
-        slip = _slip_for_update(uow, actor, command.slip_id)
+        slip = _slip(uow, actor, command.slip_id, lock=True)
         if slip.status is not SlipStatus.OPEN:
             raise _state(slip, "paused")
         slip.status = SlipStatus.PAUSED
@@ -220,7 +225,7 @@ def resume_slip(uow: UnitOfWork, actor: Actor, command: SlipCommand) -> SlipRef:
     command = parse(SlipCommand, command)
 
     def body() -> SlipRef:
-        slip = _slip_for_update(uow, actor, command.slip_id)
+        slip = _slip(uow, actor, command.slip_id, lock=True)
         if slip.status is not SlipStatus.PAUSED:
             raise _state(slip, "resumed")
         pause = uow.session.scalars(
@@ -250,7 +255,7 @@ def close_slip(uow: UnitOfWork, actor: Actor, command: SlipCommand) -> ClosedSli
     command = parse(SlipCommand, command)
 
     def body() -> ClosedSlip:
-        slip = _slip_for_update(uow, actor, command.slip_id)
+        slip = _slip(uow, actor, command.slip_id, lock=True)
         if slip.status is SlipStatus.CLOSED:
             raise _state(slip, "closed")
         visit = _visit_of(uow, slip)
@@ -308,7 +313,11 @@ def suggestion(uow: UnitOfWork, actor: Actor, slip_id: uuid.UUID) -> Suggestion:
         return Suggestion(
             slip_id=slip.id,
             as_of=now,
+            started_at=slip.started_at,
+            paused_seconds=max(0, int((now - slip.started_at).total_seconds()) - played),
             played_seconds=played,
+            average_bet_cents=slip.average_bet_cents,
+            snapshot=snapshot,
             theo=result.theo,
             points=result.points if rated else 0,
             rated=rated,
@@ -573,8 +582,14 @@ def _check_table_and_seat(
 
 
 def _check_bet(bet: int, game: GameSettings) -> None:
+    """Within the table's limits: no single bet is below the minimum, so no average is."""
     if bet < 0:
         raise DomainError(ErrorCode.BET_INVALID, "average bet: cannot be negative.")
+    if bet < game.min_bet_cents:
+        raise DomainError(
+            ErrorCode.BET_INVALID,
+            f"average bet: below this table's minimum of ${game.min_bet_cents / 100:,.2f}.",
+        )
     if bet > min(game.max_bet_cents, MAX_BET_CENTS):
         raise DomainError(
             ErrorCode.BET_INVALID,
@@ -609,29 +624,17 @@ def _pauses(uow: UnitOfWork, slip: RatingSlip) -> list[tuple[datetime, datetime 
     return [(paused_at, resumed_at) for paused_at, resumed_at in rows]
 
 
-def _slip(uow: UnitOfWork, actor: Actor, slip_id: uuid.UUID) -> RatingSlip:
-    slip = uow.session.scalar(
-        select(RatingSlip).where(RatingSlip.id == slip_id, RatingSlip.casino_id == actor.casino_id)
+def _slip(uow: UnitOfWork, actor: Actor, slip_id: uuid.UUID, *, lock: bool = False) -> RatingSlip:
+    return records.one_or_raise(
+        uow,
+        select(RatingSlip).where(RatingSlip.id == slip_id, RatingSlip.casino_id == actor.casino_id),
+        DomainError(ErrorCode.SLIP_NOT_FOUND, "No such rating slip at this casino."),
+        lock=lock,
     )
-    if slip is None:
-        raise DomainError(ErrorCode.SLIP_NOT_FOUND, "No such rating slip at this casino.")
-    return slip
-
-
-def _slip_for_update(uow: UnitOfWork, actor: Actor, slip_id: uuid.UUID) -> RatingSlip:
-    slip = uow.session.scalar(
-        select(RatingSlip)
-        .where(RatingSlip.id == slip_id, RatingSlip.casino_id == actor.casino_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if slip is None:
-        raise DomainError(ErrorCode.SLIP_NOT_FOUND, "No such rating slip at this casino.")
-    return slip
 
 
 def _live_slip_for_update(uow: UnitOfWork, actor: Actor, slip_id: uuid.UUID) -> RatingSlip:
-    slip = _slip_for_update(uow, actor, slip_id)
+    slip = _slip(uow, actor, slip_id, lock=True)
     if slip.status is SlipStatus.CLOSED:
         raise _state(slip, "changed")
     return slip
@@ -639,18 +642,6 @@ def _live_slip_for_update(uow: UnitOfWork, actor: Actor, slip_id: uuid.UUID) -> 
 
 def _visit_of(uow: UnitOfWork, slip: RatingSlip) -> Visit:
     return uow.session.scalars(select(Visit).where(Visit.id == slip.visit_id)).one()
-
-
-def _visit_for_update(uow: UnitOfWork, actor: Actor, visit_id: uuid.UUID) -> Visit:
-    visit = uow.session.scalar(
-        select(Visit)
-        .where(Visit.id == visit_id, Visit.casino_id == actor.casino_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if visit is None:
-        raise DomainError(ErrorCode.VISIT_NOT_FOUND, "No such visit at this casino.")
-    return visit
 
 
 def _state(slip: RatingSlip, wanted: str) -> DomainError:
@@ -662,20 +653,6 @@ def _state(slip: RatingSlip, wanted: str) -> DomainError:
 
 
 def _audit(
-    uow: UnitOfWork,
-    actor: Actor,
-    action: str,
-    slip: RatingSlip,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
+    uow: UnitOfWork, actor: Actor, action: str, slip: RatingSlip, before: Any, after: Any
 ) -> None:
-    audit.record(
-        uow,
-        casino_id=actor.casino_id,
-        staff_id=actor.staff_id,
-        action=action,
-        entity_type="rating_slip",
-        entity_id=slip.id,
-        before=before,
-        after=after,
-    )
+    audit.by(uow, actor, action, "rating_slip", slip.id, before, after)

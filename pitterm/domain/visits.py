@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import select
 
-from pitterm.domain import audit
+from pitterm.domain import audit, records
 from pitterm.domain.actor import Actor
 from pitterm.domain.capabilities import Capability, require
 from pitterm.domain.casinos import current_gaming_day
@@ -232,7 +233,7 @@ def associate_ghost(uow: UnitOfWork, actor: Actor, command: AssociateGhost) -> G
     command = parse(AssociateGhost, command)
 
     def body() -> GhostAssociated:
-        visit = _visit_for_update(uow, actor, command.visit_id)
+        visit = records.visit(uow, actor, command.visit_id, lock=True)
         if visit.visit_kind is not VisitKind.GAMING_GHOST_UNRATED:
             raise DomainError(ErrorCode.VISIT_NOT_GHOST, "Only a ghost visit can be associated.")
         if visit.associated_player_id is not None:
@@ -301,40 +302,14 @@ def _table(uow: UnitOfWork, actor: Actor, table_id: uuid.UUID) -> GamingTable:
     return table
 
 
-def _visit_for_update(uow: UnitOfWork, actor: Actor, visit_id: uuid.UUID) -> Visit:
-    visit = uow.session.scalar(
-        select(Visit)
-        .where(Visit.id == visit_id, Visit.casino_id == actor.casino_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    if visit is None:
-        raise DomainError(ErrorCode.VISIT_NOT_FOUND, "No such visit at this casino.")
-    return visit
-
-
 def _open_visit_for_update(uow: UnitOfWork, actor: Actor, visit_id: uuid.UUID) -> Visit:
-    visit = _visit_for_update(uow, actor, visit_id)
+    visit = records.visit(uow, actor, visit_id, lock=True)
     if visit.status is not VisitStatus.OPEN:
         raise DomainError(ErrorCode.VISIT_NOT_OPEN, "That visit is already closed.")
     return visit
 
 
 def _audit(
-    uow: UnitOfWork,
-    actor: Actor,
-    action: str,
-    visit: Visit,
-    before: dict[str, object] | None,
-    after: dict[str, object] | None,
+    uow: UnitOfWork, actor: Actor, action: str, visit: Visit, before: Any, after: Any
 ) -> None:
-    audit.record(
-        uow,
-        casino_id=actor.casino_id,
-        staff_id=actor.staff_id,
-        action=action,
-        entity_type="visit",
-        entity_id=visit.id,
-        before=before,
-        after=after,
-    )
+    audit.by(uow, actor, action, "visit", visit.id, before, after)

@@ -1,35 +1,169 @@
-"""Floor mode: the casino's tables, filterable by pit and game. A dealer sees only its table."""
+"""Floor mode: tables and their seats, the slips in play, the open visits, and every floor job.
+
+One overview query per refresh (on entering, after each job, every few seconds); between
+refreshes the time played, theo and points of running slips tick locally from each slip's
+frozen policy and the terminal's clock. Jobs act on the highlighted row of the focused
+list (a live slip or an open visit), each through a modal and a thread worker. A dealer
+sees only its table and has no jobs; every other key is shown only to roles allowed it.
+"""
 
 from __future__ import annotations
 
-from typing import TypeVar
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from textual import work
+from rich.text import Text
+from textual import getters, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
+from textual.widgets.data_table import RowDoesNotExist
 from textual.worker import get_current_worker
 
-from pitterm.domain import floor
+from pitterm.domain import floor, slips, visits
+from pitterm.domain.accrual import accrue
 from pitterm.domain.actor import Actor
+from pitterm.domain.capabilities import Capability, can
+from pitterm.domain.cash import CashRecorded
+from pitterm.domain.ctr import CtrStatus
 from pitterm.domain.database import Database
-from pitterm.domain.enums import GameType, StaffRole
-from pitterm.domain.floor import TableView
+from pitterm.domain.enums import CashDirection, GameType, SlipStatus, StaffRole, VisitKind
+from pitterm.domain.floor import FloorView, LiveSlip, OpenVisitView, TableView
+from pitterm.domain.loyalty import Credited
+from pitterm.domain.players import PlayerSummary
+from pitterm.domain.slips import ClosedSlip, Moved, SlipRef
+from pitterm.domain.visits import (
+    AssociateGhost,
+    GhostAssociated,
+    OpenVisit,
+    VisitClosed,
+    VisitCommand,
+    VisitConverted,
+    VisitOpened,
+)
 from pitterm.screens.base import ModeScreen
+from pitterm.screens.cash_modal import CashForm, ctr_sentence
+from pitterm.screens.compliance import ComplianceScreen
+from pitterm.screens.confirm import ConfirmScreen
+from pitterm.screens.player_picker import PlayerPicker
+from pitterm.screens.slip_modals import (
+    ChangeBetForm,
+    CloseSlipModal,
+    MoveSlipForm,
+    SlipContext,
+    StartSlipForm,
+)
+from pitterm.screens.visit_modals import GhostVisitForm, ManualCreditForm
 from pitterm.widgets.formatting import dollars, percent
+from pitterm.widgets.play_format import KIND_LABELS, clock, plain, seat_map, spoken, theo, toned
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 FILTER_ACTIONS = frozenset({"next_pit", "next_game", "clear_filters"})
 
+JOB_CAPABILITIES: dict[str, Capability] = {
+    "open_rated": Capability.OPERATE_VISITS_SLIPS,
+    "open_reward": Capability.OPERATE_VISITS_SLIPS,
+    "open_ghost": Capability.OPERATE_VISITS_SLIPS,
+    "start_slip": Capability.OPERATE_VISITS_SLIPS,
+    "close_slip": Capability.OPERATE_VISITS_SLIPS,
+    "pause_resume": Capability.OPERATE_VISITS_SLIPS,
+    "change_bet": Capability.OPERATE_VISITS_SLIPS,
+    "move_slip": Capability.OPERATE_VISITS_SLIPS,
+    "buy_in": Capability.RECORD_CASH,
+    "cash_out": Capability.RECORD_CASH,
+    "close_visit": Capability.OPERATE_VISITS_SLIPS,
+    "convert_visit": Capability.OPERATE_VISITS_SLIPS,
+    "associate_ghost": Capability.ASSOCIATE_GHOST,
+    "compliance": Capability.VIEW_FLOOR,
+}
+"""Each floor job and the capability (DESIGN §3) a role needs to see its key."""
+
+
+def _job(key: str, action: str, description: str, tooltip: str, *, show: bool = True) -> Binding:
+    return Binding(key, action, description, id=f"floor.{action}", tooltip=tooltip, show=show)
+
 
 class FloorScreen(ModeScreen):
-    """The tables: label, pit, game, seats, house edge, bet limits and status."""
+    """Tables with seat maps, live slips with ticking play, and the open visits."""
 
     MODE_NAME = "floor"
     MODE_TITLE = "Floor"
 
+    REFRESH_SECONDS = 10.0
+    """How often the floor is read again while it is on screen."""
+    TABLE_ROWS = 6
+    """The tables list shows this many tables before it scrolls."""
+    TICK_SECONDS = 1.0
+    """How often time played, theo and points tick between reads."""
+
     BINDINGS = [
+        _job(
+            "o",
+            "open_rated",
+            "Rated visit",
+            "Open a gaming visit (identified, rated) for a player you pick or enrol.",
+        ),
+        _job(
+            "w",
+            "open_reward",
+            "Reward visit",
+            "Open a reward-only visit (comps, redemptions; no play) for a player.",
+        ),
+        _job(
+            "h",
+            "open_ghost",
+            "Ghost visit",
+            "Open a ghost gaming visit for a patron with no player record (unrated).",
+        ),
+        _job(
+            "s",
+            "start_slip",
+            "Start slip",
+            "Start a rating slip for the highlighted gaming visit: table, seat, average bet.",
+        ),
+        _job(
+            "c",
+            "close_slip",
+            "Close slip",
+            "Close the highlighted slip: preview time, policy, theo and points, then confirm.",
+        ),
+        _job(
+            "space",
+            "pause_resume",
+            "Pause/resume",
+            "Pause the highlighted slip (a break) or resume it; paused time earns nothing.",
+        ),
+        _job("b", "change_bet", "Bet", "Change the highlighted slip's average bet."),
+        _job("m", "move_slip", "Move", "Move the highlighted slip's patron to another table/seat."),
+        _job("i", "buy_in", "Buy-in", "Record a buy-in (cash in) on the highlighted visit."),
+        _job("k", "cash_out", "Cash-out", "Record a cash-out on the highlighted visit."),
+        _job(
+            "v",
+            "close_visit",
+            "Close visit",
+            "Close the highlighted visit; its live slip closes first, with accrual.",
+        ),
+        _job(
+            "t",
+            "convert_visit",
+            "Convert",
+            "Convert the highlighted reward-only visit to a rated gaming visit (one way).",
+        ),
+        _job(
+            "a",
+            "associate_ghost",
+            "Associate",
+            "Associate the highlighted ghost visit with a player (grants no points).",
+        ),
+        _job(
+            "l",
+            "compliance",
+            "Compliance",
+            "Today's CTR warnings and flags, per patron (ghosts included), and the MTL lines.",
+        ),
         Binding(
             "p",
             "next_pit",
@@ -56,9 +190,13 @@ class FloorScreen(ModeScreen):
             "refresh",
             "Refresh",
             id="floor.refresh",
-            tooltip="Read the tables again from the database.",
+            tooltip="Read the floor again from the database.",
         ),
     ]
+
+    tables_grid = getters.query_one("#floor-tables", DataTable)
+    slips_grid = getters.query_one("#floor-slips", DataTable)
+    visits_grid = getters.query_one("#floor-visits", DataTable)
 
     def __init__(self) -> None:
         super().__init__()
@@ -66,32 +204,80 @@ class FloorScreen(ModeScreen):
         """The pit shown, or None for every pit."""
         self.game_type: GameType | None = None
         """The game type shown, or None for every game."""
+        self.view: FloorView | None = None
+        """The last overview read: what the three lists show."""
+        self.all_tables: list[TableView] = []
+        """Every table the actor may see, unfiltered: the choices in table fields."""
         self._pits: list[str] = []
         self._game_types: list[GameType] = []
+        self._slips: dict[str, LiveSlip] = {}
+        self._visits: dict[str, OpenVisitView] = {}
+        self._labels: dict[uuid.UUID, str] = {}
+        self._select_after: tuple[str, str] | None = None
+        """(grid id, row key) to highlight once the next read is shown."""
+
+    # -- layout ----------------------------------------------------------------------------
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="floor-filters")
-        table: DataTable[str] = DataTable(id="floor-tables", cursor_type="row", zebra_stripes=True)
-        table.add_column("Table", key="label")
-        table.add_column("Pit", key="pit")
-        table.add_column("Game", key="game")
-        table.add_column("Seats", key="seats")
-        table.add_column("House edge", key="edge")
-        table.add_column("Min bet", key="min")
-        table.add_column("Max bet", key="max")
-        table.add_column("Status", key="status")
-        yield table
+        tables: DataTable[Any] = DataTable(id="floor-tables", cursor_type="row")
+        tables.border_title = "Tables"
+        tables.add_column("Table", key="label")
+        tables.add_column("Pit", key="pit")
+        tables.add_column("Game", key="game")
+        tables.add_column("Seats", key="seats")
+        tables.add_column("In play", key="in_play")
+        tables.add_column("House edge", key="edge")
+        tables.add_column("Min bet", key="min")
+        tables.add_column("Max bet", key="max")
+        tables.add_column("Status", key="status")
+        yield tables
+        slip_grid: DataTable[Any] = DataTable(id="floor-slips", cursor_type="row")
+        slip_grid.border_title = "Live slips"
+        slip_grid.add_column("Table", key="table")
+        slip_grid.add_column("Seat", key="seat")
+        slip_grid.add_column("Patron", key="patron")
+        slip_grid.add_column("Visit", key="kind")
+        slip_grid.add_column("Status", key="status")
+        slip_grid.add_column("Avg bet", key="bet")
+        slip_grid.add_column("Played", key="played")
+        slip_grid.add_column("Theo", key="theo")
+        slip_grid.add_column("Points now", key="points")
+        yield slip_grid
+        visit_grid: DataTable[Any] = DataTable(id="floor-visits", cursor_type="row")
+        visit_grid.border_title = "Open visits"
+        visit_grid.add_column("Patron", key="patron")
+        visit_grid.add_column("Visit", key="kind")
+        visit_grid.add_column("Open for", key="open_for")
+        visit_grid.add_column("Slip", key="slip")
+        yield visit_grid
         yield Static("", id="floor-empty")
 
+    def on_mount(self) -> None:
+        self.set_interval(self.TICK_SECONDS, self._tick, name="floor-tick")
+        self.set_interval(self.REFRESH_SECONDS, self._periodic_refresh, name="floor-refresh")
+
     def on_screen_resume(self) -> None:
+        actor = self.session.actor
+        self.visits_grid.display = actor is not None and actor.role is not StaffRole.DEALER
         self.reload(options=True)
 
+    # -- keys per role ---------------------------------------------------------------------
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        actor = self.session.actor
         if action in FILTER_ACTIONS:
-            actor = self.session.actor
             # A dealer sees one table: there is nothing to filter.
             return actor is not None and actor.role is not StaffRole.DEALER
+        capability = JOB_CAPABILITIES.get(action)
+        if capability is not None:
+            return actor is not None and can(actor.role, capability)
         return True
+
+    def _allowed(self, action: str) -> bool:
+        return bool(self.check_action(action, ()))
+
+    # -- reading the floor -----------------------------------------------------------------
 
     def action_next_pit(self) -> None:
         self.pit = _next(self._pits, self.pit)
@@ -109,27 +295,27 @@ class FloorScreen(ModeScreen):
     def action_refresh(self) -> None:
         self.reload(options=True)
 
+    def _periodic_refresh(self) -> None:
+        # Not under a modal: a refresh there would move the rows a dialog is about.
+        if self.is_current:
+            self.reload()
+
     def reload(self, *, options: bool = False) -> None:
-        """Read the tables for the current filters (and, with `options`, the filter choices)."""
-        if self.session.actor is None:
+        """Read the floor for the current filters (with `options`, the unfiltered tables too)."""
+        actor = self.session.actor
+        if actor is None:
             return
         self._show_filters()
-        self.load_tables(
-            self.session.database,
-            self.session.actor,
-            self.pit,
-            self.game_type,
-            options=options,
-        )
+        self.load_floor(self.session.database, actor, self.pit, self.game_type, options=options)
 
     @work(
         thread=True,
         exit_on_error=False,
         exclusive=True,
-        group="floor-tables",
-        description="Read the floor's tables",
+        group="floor-read",
+        description="Read the floor",
     )
-    def load_tables(
+    def load_floor(
         self,
         database: Database,
         actor: Actor,
@@ -139,44 +325,157 @@ class FloorScreen(ModeScreen):
         options: bool,
     ) -> None:
         choices = floor.list_tables(database.reader(actor), actor) if options else None
-        if choices is not None and pit is None and game_type is None:
-            tables = choices
-        else:
-            tables = floor.list_tables(database.reader(actor), actor, pit=pit, game_type=game_type)
+        view = floor.overview(database.reader(actor), actor, pit=pit, game_type=game_type)
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show_tables, tables, choices)
+            self.app.call_from_thread(self._show, view, choices)
 
-    def _show_tables(self, tables: list[TableView], choices: list[TableView] | None) -> None:
+    def _show(self, view: FloorView, choices: list[TableView] | None) -> None:
         if choices is not None:
+            self.all_tables = choices
             self._pits = sorted({t.pit for t in choices})
             self._game_types = sorted({t.game_type for t in choices}, key=list(GameType).index)
-        grid = self.query_one("#floor-tables", DataTable)
+        self.view = view
+        self._labels = {t.id: t.label for t in self.all_tables}
+        self._labels.update({ft.table.id: ft.table.label for ft in view.tables})
+        self._show_tables(view)
+        self._show_slips(view)
+        self._show_visits(view)
+        self._select_after = None
+        self._show_filters()
+        empty = self.query_one("#floor-empty", Static)
+        empty.update(self._empty_text() if not view.tables else "")
+        empty.display = not view.tables
+
+    def _show_tables(self, view: FloorView) -> None:
+        grid = self.tables_grid
         selected = _selected_key(grid)
         grid.clear()
-        for table in tables:
+        for entry in view.tables:
+            table = entry.table
+            taken = {slip.seat: slip.status for slip in entry.slips}
             grid.add_row(
                 table.label,
                 table.pit,
                 table.game_name,
-                str(table.seats),
+                seat_map(table.seats, taken),
+                f"{len(entry.slips)}/{table.seats}",
                 percent(table.house_edge),
                 dollars(table.min_bet_cents),
                 dollars(table.max_bet_cents),
                 table.status.value,
                 key=str(table.id),
             )
-        if selected is not None and selected in {str(t.id) for t in tables}:
-            grid.move_cursor(row=grid.get_row_index(selected))
-        self._show_filters(len(tables))
-        empty = self.query_one("#floor-empty", Static)
-        empty.update(self._empty_text() if not tables else "")
-        empty.display = not tables
+        _restore(grid, selected)
+        # Room for every table up to TABLE_ROWS, then it scrolls (header and border: 3 lines).
+        grid.styles.height = min(max(grid.row_count, 1), self.TABLE_ROWS) + 3
 
-    def _show_filters(self, count: int | None = None) -> None:
+    def _show_slips(self, view: FloorView) -> None:
+        grid = self.slips_grid
+        selected = self._wanted(grid) or _selected_key(grid)
+        self._slips = {}
+        grid.clear()
+        for entry in view.tables:
+            for slip in entry.slips:
+                self._slips[str(slip.slip_id)] = slip
+                played, theo_now, points_now = self._now(slip)
+                grid.add_row(
+                    entry.table.label,
+                    str(slip.seat),
+                    plain(slip.patron),
+                    KIND_LABELS[slip.visit_kind],
+                    self._status_cell(slip.status),
+                    dollars(slip.average_bet_cents),
+                    clock(played),
+                    theo(theo_now),
+                    self._points_cell(slip, points_now),
+                    key=str(slip.slip_id),
+                )
+        _restore(grid, selected)
+        grid.border_subtitle = "" if grid.row_count else "No slip in play"
+
+    def _show_visits(self, view: FloorView) -> None:
+        grid = self.visits_grid
+        selected = self._wanted(grid) or _selected_key(grid)
+        self._visits = {}
+        grid.clear()
+        now = self.session.database.clock.now()
+        for visit in view.visits:
+            self._visits[str(visit.visit_id)] = visit
+            grid.add_row(
+                plain(visit.patron),
+                KIND_LABELS[visit.kind],
+                spoken(int((now - visit.opened_at).total_seconds())),
+                self._slip_cell(visit),
+                key=str(visit.visit_id),
+            )
+        _restore(grid, selected)
+        grid.border_subtitle = "" if grid.row_count else "No open visit"
+
+    def _wanted(self, grid: DataTable[Any]) -> str | None:
+        if self._select_after is not None and self._select_after[0] == grid.id:
+            return self._select_after[1]
+        return None
+
+    def _slip_cell(self, visit: OpenVisitView) -> str | Text:
+        if visit.slip_id is not None:
+            slip = self._slips.get(str(visit.slip_id))
+            if slip is None:
+                return "live slip (outside the filters)"
+            where = f"{self._labels.get(slip.table_id, '?')} seat {slip.seat}"
+            return where if slip.status is SlipStatus.OPEN else f"{where}, paused"
+        if visit.kind is VisitKind.REWARD_IDENTIFIED:
+            return toned(self.app, "reward only: no slip", None)
+        return "not seated"
+
+    def _status_cell(self, status: SlipStatus) -> Text:
+        if status is SlipStatus.PAUSED:
+            return toned(self.app, "paused", "text-warning")
+        return toned(self.app, "in play", "text-success", bold=False)
+
+    def _points_cell(self, slip: LiveSlip, points_now: int) -> str | Text:
+        if slip.visit_kind is not VisitKind.GAMING_IDENTIFIED_RATED:
+            return toned(self.app, "unrated", None)
+        return f"{points_now:,}"
+
+    def _now(self, slip: LiveSlip) -> tuple[int, Any, int]:
+        """Played seconds, theo and points as of the terminal's clock (paused slips stand still)."""
+        played = slip.played_seconds
+        if slip.status is SlipStatus.OPEN and self.view is not None:
+            elapsed = self.session.database.clock.now() - self.view.as_of
+            played += max(0, int(elapsed.total_seconds()))
+        result = accrue(slip.average_bet_cents, played, slip.snapshot)
+        return played, result.theo, result.points
+
+    def _tick(self) -> None:
+        if self.view is None:
+            return
+        grid = self.slips_grid
+        for key, slip in self._slips.items():
+            if slip.status is not SlipStatus.OPEN:
+                continue
+            played, theo_now, points_now = self._now(slip)
+            grid.update_cell(key, "played", clock(played))
+            grid.update_cell(key, "theo", theo(theo_now))
+            grid.update_cell(key, "points", self._points_cell(slip, points_now))
+        now = self.session.database.clock.now()
+        for key, visit in self._visits.items():
+            open_for = spoken(int((now - visit.opened_at).total_seconds()))
+            self.visits_grid.update_cell(key, "open_for", open_for)
+
+    def _show_filters(self) -> None:
         pit = self.pit or "all pits"
         game = self.game_type.value.title() if self.game_type else "all games"
-        counted = "" if count is None else f" │ {count} table{'s' if count != 1 else ''}"
-        self.query_one("#floor-filters", Static).update(f"Showing {pit} │ {game}{counted}")
+        parts = [f"Showing {pit}", game]
+        if self.view is not None:
+            count = len(self.view.tables)
+            live = sum(len(entry.slips) for entry in self.view.tables)
+            parts.append(f"{count} table{'s' if count != 1 else ''}")
+            parts.append(f"{live} live slip{'s' if live != 1 else ''}")
+            actor = self.session.actor
+            if actor is not None and actor.role is not StaffRole.DEALER:
+                n = len(self.view.visits)
+                parts.append(f"{n} open visit{'s' if n != 1 else ''}")
+        self.query_one("#floor-filters", Static).update(" │ ".join(parts))
 
     def _empty_text(self) -> str:
         actor = self.session.actor
@@ -185,6 +484,432 @@ class FloorScreen(ModeScreen):
         if self.pit or self.game_type:
             return "No table matches these filters. Press x to clear them."
         return "This casino has no tables yet."
+
+    # -- what a job acts on ----------------------------------------------------------------
+
+    def selected_slip(self) -> LiveSlip | None:
+        """The highlighted live slip: of the visits list if it has focus, else the slips list."""
+        if self.focused is self.visits_grid:
+            visit = self._visits.get(_selected_key(self.visits_grid) or "")
+            if visit is None or visit.slip_id is None:
+                return None
+            return self._slips.get(str(visit.slip_id))
+        return self._slips.get(_selected_key(self.slips_grid) or "")
+
+    def selected_visit(self) -> OpenVisitView | None:
+        """The highlighted open visit: of the slips list if it has focus, else the visits list."""
+        if self.focused is self.slips_grid:
+            slip = self._slips.get(_selected_key(self.slips_grid) or "")
+            if slip is None:
+                return None
+            found = self._visits.get(str(slip.visit_id))
+            if found is not None:
+                return found
+            return OpenVisitView(
+                visit_id=slip.visit_id,
+                kind=slip.visit_kind,
+                player_id=slip.player_id,
+                patron=slip.patron,
+                opened_at=slip.started_at,
+                slip_id=slip.slip_id,
+            )
+        return self._visits.get(_selected_key(self.visits_grid) or "")
+
+    def highlighted_table(self) -> uuid.UUID | None:
+        key = _selected_key(self.tables_grid)
+        return uuid.UUID(key) if key else None
+
+    def _slip_context(self, slip: LiveSlip) -> SlipContext:
+        return SlipContext(
+            visit_id=slip.visit_id,
+            patron=slip.patron,
+            kind=slip.visit_kind,
+            slip_id=slip.slip_id,
+            table_label=self._labels.get(slip.table_id),
+            seat=slip.seat,
+            status=slip.status,
+            average_bet_cents=slip.average_bet_cents,
+        )
+
+    def _visit_context(self, visit: OpenVisitView) -> SlipContext:
+        slip = self._slips.get(str(visit.slip_id)) if visit.slip_id else None
+        if slip is not None:
+            return self._slip_context(slip)
+        return SlipContext(visit_id=visit.visit_id, patron=visit.patron, kind=visit.kind)
+
+    def _need_slip(self) -> LiveSlip | None:
+        slip = self.selected_slip()
+        if slip is None:
+            self.notify(
+                "Highlight a live slip first (Tab moves between the lists).", title="No slip"
+            )
+        return slip
+
+    def _need_visit(self) -> OpenVisitView | None:
+        visit = self.selected_visit()
+        if visit is None:
+            self.notify(
+                "Highlight an open visit first (Tab moves between the lists).", title="No visit"
+            )
+        return visit
+
+    # -- running a job ---------------------------------------------------------------------
+
+    def run_job(self, description: str, call: Callable[[], R], done: Callable[[R], None]) -> None:
+        """Run one service call in a thread worker, then ``done`` on the UI thread and a read."""
+
+        def work_() -> None:
+            result = call()
+            self.app.call_from_thread(self._job_done, done, result)
+
+        self.run_worker(
+            work_, thread=True, exit_on_error=False, group="floor-job", description=description
+        )
+
+    def _job_done(self, done: Callable[[R], None], result: R) -> None:
+        done(result)
+        self.reload()
+
+    def _database(self) -> tuple[Database, Actor]:
+        return self.session.database, self.session.signed_in()
+
+    # -- visits ----------------------------------------------------------------------------
+
+    def action_open_rated(self) -> None:
+        self._open_identified(VisitKind.GAMING_IDENTIFIED_RATED)
+
+    def action_open_reward(self) -> None:
+        self._open_identified(VisitKind.REWARD_IDENTIFIED)
+
+    def _open_identified(self, kind: VisitKind) -> None:
+        if not self._allowed("open_rated"):
+            return
+        key = uuid.uuid4()  # made as the job starts: picking twice cannot open twice
+        title = (
+            "Open a rated gaming visit: find the player"
+            if kind is VisitKind.GAMING_IDENTIFIED_RATED
+            else "Open a reward-only visit: find the player"
+        )
+
+        def picked(player: PlayerSummary | None) -> None:
+            if player is None:
+                return
+            database, actor = self._database()
+            command = OpenVisit(kind=kind, player_id=player.id, idempotency_key=key)
+            self.run_job(
+                "Open a visit",
+                lambda: visits.open_visit(database.uow(actor), actor, command),
+                lambda opened: self._visit_opened(opened, player.name),
+            )
+
+        self.app.push_screen(PlayerPicker(title), picked)
+
+    def _visit_opened(self, opened: VisitOpened, patron: str) -> None:
+        message = f"{patron}: {KIND_LABELS[opened.kind]} visit opened."
+        if opened.closed_previous_visit_id is not None:
+            minted = sum(slip.points for slip in opened.closed_slips if slip.minted)
+            message += f" Yesterday's visit was closed first ({minted:,} pts accrued)."
+        if opened.kind is VisitKind.GAMING_IDENTIFIED_RATED:
+            message += " Press s to start a slip."
+        self.notify(message, title="Visit opened")
+        self._select_after = ("floor-visits", str(opened.visit_id))
+        self.visits_grid.focus()
+
+    def action_open_ghost(self) -> None:
+        if not self._allowed("open_ghost"):
+            return
+
+        def opened(result: VisitOpened | None) -> None:
+            if result is not None:
+                self.notify(
+                    "Ghost visit opened (unrated). Press s to start a slip.", title="Visit opened"
+                )
+                self._select_after = ("floor-visits", str(result.visit_id))
+                self.visits_grid.focus()
+                self.reload()
+
+        tables = self.all_tables or [
+            entry.table for entry in (self.view.tables if self.view else [])
+        ]
+        self.app.push_screen(GhostVisitForm(tables, self.highlighted_table()), opened)
+
+    def action_close_visit(self) -> None:
+        if not self._allowed("close_visit"):
+            return
+        visit = self._need_visit()
+        if visit is None:
+            return
+        key = uuid.uuid4()
+        live = " Its live slip closes first" if visit.slip_id else ""
+        accrual = (
+            ", and its points accrue." if visit.kind is VisitKind.GAMING_IDENTIFIED_RATED else "."
+        )
+        question = f"Close the {KIND_LABELS[visit.kind]} visit of {visit.patron}?"
+        if live:
+            question += live + accrual
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            database, actor = self._database()
+            command = VisitCommand(visit_id=visit.visit_id, idempotency_key=key)
+            self.run_job(
+                "Close a visit",
+                lambda: visits.close_visit(database.uow(actor), actor, command),
+                lambda closed: self._visit_closed(closed, visit.patron),
+            )
+
+        self.app.push_screen(
+            ConfirmScreen("Close visit", question, confirm_label="Close"), answered
+        )
+
+    def _visit_closed(self, closed: VisitClosed, patron: str) -> None:
+        message = f"{patron}: visit closed."
+        for slip in closed.closed_slips:
+            if slip.minted:
+                message += f" Slip closed, {slip.points:,} pts minted."
+            else:
+                message += " Slip closed, no points minted (unrated)."
+        self.notify(message, title="Visit closed")
+
+    def action_convert_visit(self) -> None:
+        if not self._allowed("convert_visit"):
+            return
+        visit = self._need_visit()
+        if visit is None:
+            return
+        if visit.kind is not VisitKind.REWARD_IDENTIFIED:
+            self.notify(
+                "Only a reward-only visit converts to a rated gaming visit.",
+                title="Not convertible",
+            )
+            return
+        key = uuid.uuid4()
+        question = (
+            f"Convert {visit.patron}'s reward-only visit to a rated gaming visit?"
+            " This is one way: it cannot be turned back."
+        )
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            database, actor = self._database()
+            command = VisitCommand(visit_id=visit.visit_id, idempotency_key=key)
+            self.run_job(
+                "Convert a visit",
+                lambda: visits.convert_to_gaming(database.uow(actor), actor, command),
+                lambda converted: self._converted(converted, visit.patron),
+            )
+
+        self.app.push_screen(
+            ConfirmScreen("Convert to rated gaming", question, confirm_label="Convert"), answered
+        )
+
+    def _converted(self, converted: VisitConverted, patron: str) -> None:
+        self.notify(
+            f"{patron}: now a rated gaming visit. Press s to start a slip.", title="Visit converted"
+        )
+        self._select_after = ("floor-visits", str(converted.visit_id))
+
+    def action_associate_ghost(self) -> None:
+        if not self._allowed("associate_ghost"):
+            return
+        visit = self._need_visit()
+        if visit is None:
+            return
+        if visit.kind is not VisitKind.GAMING_GHOST_UNRATED:
+            self.notify("Only a ghost visit can be associated with a player.", title="Not a ghost")
+            return
+        key = uuid.uuid4()
+
+        def picked(player: PlayerSummary | None) -> None:
+            if player is None:
+                return
+            question = (
+                f"Record that {visit.patron} was {player.name}? The association is audited and"
+                " grants no points: any comp for this play is a separate manual credit."
+            )
+
+            def answered(yes: bool | None) -> None:
+                if not yes:
+                    return
+                database, actor = self._database()
+                command = AssociateGhost(
+                    visit_id=visit.visit_id, player_id=player.id, idempotency_key=key
+                )
+                self.run_job(
+                    "Associate a ghost visit",
+                    lambda: visits.associate_ghost(database.uow(actor), actor, command),
+                    lambda done: self._associated(done, visit, player),
+                )
+
+            self.app.push_screen(
+                ConfirmScreen("Associate ghost visit", question, confirm_label="Associate"),
+                answered,
+            )
+
+        self.app.push_screen(PlayerPicker(f"Who was {visit.patron}? Find the player"), picked)
+
+    def _associated(
+        self, done: GhostAssociated, visit: OpenVisitView, player: PlayerSummary
+    ) -> None:
+        self.notify(
+            f"{visit.patron} is now recorded as {player.name}. No points were granted"
+            " by the association.",
+            title="Ghost associated",
+        )
+        if not self._allowed_credit():
+            return
+        reason = (
+            "The association granted no points. If this play deserves a comp, credit it here"
+            " as a separate, noted ledger entry. Escape: no credit."
+        )
+
+        def credited(result: Credited | None) -> None:
+            if result is not None:
+                self.notify(
+                    f"{player.name}: {result.points_delta:,} pts credited; balance now"
+                    f" {result.balance_after:,} pts.",
+                    title="Manual credit",
+                )
+
+        self.app.push_screen(ManualCreditForm(player, reason, done.visit_id), credited)
+
+    def _allowed_credit(self) -> bool:
+        actor = self.session.actor
+        return actor is not None and can(actor.role, Capability.MANUAL_CREDIT)
+
+    # -- slips -----------------------------------------------------------------------------
+
+    def action_start_slip(self) -> None:
+        if not self._allowed("start_slip"):
+            return
+        visit = self._need_visit()
+        if visit is None:
+            return
+        if visit.kind is VisitKind.REWARD_IDENTIFIED:
+            self.notify(
+                "A reward-only visit carries no slip. Convert it to rated gaming first (t).",
+                title="No play on reward visits",
+            )
+            return
+        if visit.slip_id is not None:
+            self.notify(
+                f"{visit.patron} already has a live slip: move it (m) or close it (c).",
+                title="Slip already live",
+            )
+            return
+
+        def started(ref: SlipRef | None) -> None:
+            if ref is not None:
+                self.notify(f"{visit.patron}: slip started.", title="Slip started")
+                self._select_after = ("floor-slips", str(ref.slip_id))
+                self.slips_grid.focus()
+                self.reload()
+
+        self.app.push_screen(
+            StartSlipForm(self._visit_context(visit), self.all_tables, self.highlighted_table()),
+            started,
+        )
+
+    def action_pause_resume(self) -> None:
+        if not self._allowed("pause_resume"):
+            return
+        slip = self._need_slip()
+        if slip is None:
+            return
+        database, actor = self._database()
+        command = slips.SlipCommand(slip_id=slip.slip_id, idempotency_key=uuid.uuid4())
+        if slip.status is SlipStatus.OPEN:
+            self.run_job(
+                "Pause a slip",
+                lambda: slips.pause_slip(database.uow(actor), actor, command),
+                lambda _: self.notify(f"{slip.patron}: slip paused.", title="Paused"),
+            )
+        else:
+            self.run_job(
+                "Resume a slip",
+                lambda: slips.resume_slip(database.uow(actor), actor, command),
+                lambda _: self.notify(f"{slip.patron}: slip resumed.", title="Resumed"),
+            )
+
+    def action_change_bet(self) -> None:
+        if not self._allowed("change_bet"):
+            return
+        slip = self._need_slip()
+        if slip is None:
+            return
+
+        def changed(ref: SlipRef | None) -> None:
+            if ref is not None:
+                self.notify(f"{slip.patron}: average bet changed.", title="Bet changed")
+                self.reload()
+
+        self.app.push_screen(ChangeBetForm(self._slip_context(slip)), changed)
+
+    def action_move_slip(self) -> None:
+        if not self._allowed("move_slip"):
+            return
+        slip = self._need_slip()
+        if slip is None:
+            return
+
+        def moved(result: Moved | None) -> None:
+            if result is None:
+                return
+            closed = result.closed
+            accrued = f"{closed.points:,} pts minted" if closed.minted else "no points (unrated)"
+            self.notify(f"{slip.patron}: moved; the old slip closed with {accrued}.", title="Moved")
+            self._select_after = ("floor-slips", str(result.new_slip_id))
+            self.reload()
+
+        self.app.push_screen(MoveSlipForm(self._slip_context(slip), self.all_tables), moved)
+
+    def action_close_slip(self) -> None:
+        if not self._allowed("close_slip"):
+            return
+        slip = self._need_slip()
+        if slip is None:
+            return
+
+        def closed(result: ClosedSlip | None) -> None:
+            if result is not None:
+                self.reload()
+
+        self.app.push_screen(CloseSlipModal(self._slip_context(slip)), closed)
+
+    # -- cash and compliance ---------------------------------------------------------------
+
+    def action_buy_in(self) -> None:
+        self._record_cash(CashDirection.CASH_IN)
+
+    def action_cash_out(self) -> None:
+        self._record_cash(CashDirection.CASH_OUT)
+
+    def _record_cash(self, direction: CashDirection) -> None:
+        if not self._allowed("buy_in"):
+            return
+        visit = self._need_visit()
+        if visit is None:
+            return
+
+        def recorded(result: CashRecorded | None) -> None:
+            if result is not None and result.totals.worst is CtrStatus.OK:
+                self.notify(f"{visit.patron}: {dollars_line(result)}", title="Cash recorded")
+
+        self.app.push_screen(CashForm(self._visit_context(visit), direction), recorded)
+
+    def action_compliance(self) -> None:
+        if self._allowed("compliance"):
+            self.app.push_screen(ComplianceScreen())
+
+
+def dollars_line(result: CashRecorded) -> str:
+    totals = result.totals
+    line = f"today {dollars(totals.cash_in_cents)} in, {dollars(totals.cash_out_cents)} out."
+    if totals.worst is not CtrStatus.OK:
+        line += " " + ctr_sentence(totals)
+    return line
 
 
 def _next(choices: list[T], current: T | None) -> T | None:
@@ -197,7 +922,17 @@ def _next(choices: list[T], current: T | None) -> T | None:
     return choices[index] if index < len(choices) else None
 
 
-def _selected_key(grid: DataTable[str]) -> str | None:
+def _selected_key(grid: DataTable[Any]) -> str | None:
     if grid.row_count == 0:
         return None
     return grid.coordinate_to_cell_key(grid.cursor_coordinate).row_key.value
+
+
+def _restore(grid: DataTable[Any], key: str | None) -> None:
+    """Put the cursor back on the row it was on (by key), if that row is still there."""
+    if key is None:
+        return
+    try:
+        grid.move_cursor(row=grid.get_row_index(key))
+    except RowDoesNotExist:  # the row is gone: the cursor stays where clear() left it
+        return

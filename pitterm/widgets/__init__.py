@@ -2,6 +2,7 @@
 
 from pitterm.widgets.formatting import dollars, percent
 from pitterm.widgets.mode_bar import ModeBar
+from pitterm.widgets.money_input import MoneyInput, parse_dollars
 from pitterm.widgets.status_header import StatusHeader
 
-__all__ = ["ModeBar", "StatusHeader", "dollars", "percent"]
+__all__ = ["ModeBar", "MoneyInput", "StatusHeader", "dollars", "parse_dollars", "percent"]
