@@ -11,9 +11,16 @@ import argparse  # noqa: E402
 import sys  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
 
 from pitterm import __version__  # noqa: E402
 from pitterm.config import Settings  # noqa: E402
+
+if TYPE_CHECKING:
+    from pitterm.domain.actor import Actor
+    from pitterm.domain.database import Database
+    from pitterm.domain.import_rows import ImportMapping
+    from pitterm.domain.imports import BatchInfo, ImportProgress
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--balances", required=True, type=Path, help="snapshots JSON array")
     check.add_argument("--tolerance", type=int, default=0, help="points of drift to tolerate")
     check.add_argument("--json", action="store_true", help="machine-readable output")
+    _add_import_parser(commands)
     return parser
 
 
@@ -81,6 +89,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _demo(settings, reset=args.reset)
     if args.command == "db":
         return _db(settings, args.db_command)
+    if args.command == "import":
+        return _import(settings, args)
     if args.command == "drift":
         return _drift_check(args.ledger, args.balances, args.tolerance, as_json=args.json)
     return _run(settings, startup_probe=args.startup_probe)
@@ -175,6 +185,237 @@ def _run(settings: Settings, *, startup_probe: bool) -> int:
         return app.return_code or 0
     finally:
         runtime.database.dispose()
+
+
+# --- pitterm import: the player CSV import (DESIGN §8) ----------------------------------------
+
+IMPORT_ACTIONS = ("status", "errors", "execute")
+
+
+def _add_import_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`pitterm import FILE …` stages a file; `status`, `errors` and `execute` act on a batch."""
+    parser = commands.add_parser(
+        "import",
+        help="import a player CSV file (stage, status, errors, execute)",
+        description=(
+            "pitterm import FILE --mapping mapping.toml --staff CODE stages FILE into the "
+            "casino (running it again resumes an interrupted import). Then: "
+            "pitterm import status [BATCH], pitterm import errors BATCH --out errors.csv, "
+            "pitterm import execute BATCH. The PIN is read from $PITTERM_PIN, else asked for."
+        ),
+        epilog="exit status: 0 done, 1 refused (the message says why), 2 usage, 130 interrupted",
+    )
+    parser.add_argument(
+        "target", metavar="FILE|ACTION", help="the CSV file to stage, or status/errors/execute"
+    )
+    parser.add_argument(
+        "batch", metavar="BATCH", nargs="?", help="batch id (or its first characters)"
+    )
+    parser.add_argument(
+        "--casino",
+        dest="import_casino",
+        metavar="CODE",
+        help="the casino to import into (default: $PITTERM_CASINO)",
+    )
+    parser.add_argument("--staff", required=True, metavar="CODE", help="your staff code")
+    parser.add_argument(
+        "--mapping", type=Path, metavar="TOML", help="column mapping ([columns], date_formats)"
+    )
+    parser.add_argument(
+        "--out", type=Path, metavar="CSV", help="where `errors` writes its report (default: stdout)"
+    )
+
+
+def _import(settings: Settings, args: argparse.Namespace) -> int:
+    """Run one `pitterm import` action: 0 done, 1 refused, 2 usage, 130 interrupted."""
+    from pitterm.domain.errors import DomainError
+
+    action = args.target if args.target in IMPORT_ACTIONS else "stage"
+    if action == "stage" and (args.batch is not None or args.mapping is None):
+        print(
+            "usage: pitterm import FILE --mapping mapping.toml --staff CODE"
+            if args.mapping is None
+            else f"pitterm import: unexpected {args.batch!r} after the file name",
+            file=sys.stderr,
+        )
+        return 2
+    if action in ("errors", "execute") and args.batch is None:
+        print(f"usage: pitterm import {action} BATCH --staff CODE", file=sys.stderr)
+        return 2
+    casino_code = args.import_casino or settings.casino
+    if not casino_code:
+        print(
+            "pitterm import: name the casino with --casino CODE (or $PITTERM_CASINO)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        return _import_action(settings, args, action, casino_code)
+    except DomainError as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(
+            "\ninterrupted: committed rows are kept; run the same command again to resume.",
+            file=sys.stderr,
+        )
+        return 130
+
+
+def _import_action(settings: Settings, args: argparse.Namespace, action: str, code: str) -> int:
+    import getpass
+    import os
+
+    from pitterm.domain.auth import find_casino, parse_credentials, sign_in
+    from pitterm.domain.database import Scope
+    from pitterm.domain.import_rows import mapping_from_toml
+    from pitterm.runtime import build_runtime
+
+    mapping: ImportMapping | None = None
+    if action == "stage":
+        try:
+            mapping = mapping_from_toml(args.mapping.read_text(encoding="utf-8"))
+        except OSError as error:
+            print(f"pitterm import: cannot read {args.mapping}: {error.strerror}", file=sys.stderr)
+            return 2
+    pin = os.environ.get("PITTERM_PIN") or getpass.getpass(f"PIN for {args.staff}: ")
+    runtime = build_runtime(settings)
+    database = runtime.database
+    try:
+        casino = find_casino(database.uow(), code)
+        actor = sign_in(database.uow(Scope(casino.id)), parse_credentials(args.staff, pin))
+        if mapping is not None:
+            hint = f"--staff {args.staff} --casino {casino.code}"
+            return _import_stage(database, actor, Path(args.target), mapping, hint)
+        if action == "status":
+            return _import_status(database, actor, args.batch)
+        if action == "errors":
+            return _import_errors(database, actor, args.batch, args.out)
+        return _import_execute(database, actor, args.batch)
+    finally:
+        database.dispose()
+
+
+def _import_stage(
+    database: Database, actor: Actor, path: Path, mapping: ImportMapping, hint: str
+) -> int:
+    from pitterm.domain import imports
+
+    show = _ImportProgressPrinter()
+    staged = imports.stage_file(database.uow(actor), actor, path, mapping, progress=show)
+    show.finish()
+    batch = staged.batch
+    resumed = staged.resumed_from_row
+    again = f" (resumed after row {resumed:,})" if resumed else ""
+    print(f"Batch {batch.id} staged from {batch.file_name}{again}.")
+    _print_batch(batch)
+    if batch.error_count:
+        print(f"Errors:  pitterm import errors {batch.id} {hint} --out errors.csv")
+    print(f"Execute: pitterm import execute {batch.id} {hint}")
+    return 0
+
+
+def _import_status(database: Database, actor: Actor, reference: str | None) -> int:
+    from pitterm.domain import imports
+
+    if reference is not None:
+        _print_batch(imports.find_batch(database.reader(actor), actor, reference))
+        return 0
+    for batch in imports.list_batches(database.reader(actor), actor):
+        print(
+            f"{batch.id}  {batch.status.value:<9}  {batch.row_count:>9,} rows"
+            f"  {batch.error_count:>7,} errors  {batch.created_at:%Y-%m-%d %H:%M}"
+            f"  {batch.file_name}"
+        )
+    return 0
+
+
+def _import_errors(database: Database, actor: Actor, reference: str, out: Path | None) -> int:
+    from pitterm.domain import imports
+
+    batch = imports.find_batch(database.reader(actor), actor, reference)
+    if out is None:
+        imports.write_problem_report(database.reader(actor), actor, batch.id, sys.stdout)
+        return 0
+    with out.open("w", encoding="utf-8", newline="") as handle:
+        lines = imports.write_problem_report(database.reader(actor), actor, batch.id, handle)
+    print(f"{lines:,} problem line(s) written to {out}.", file=sys.stderr)
+    return 0
+
+
+def _import_execute(database: Database, actor: Actor, reference: str) -> int:
+    from pitterm.domain import imports
+
+    batch = imports.find_batch(database.reader(actor), actor, reference)
+    show = _ImportProgressPrinter()
+    done = imports.execute_batch(database.uow(actor), actor, batch.id, progress=show)
+    show.finish()
+    if done.is_existing:
+        print(f"Batch {batch.id} was already executed; nothing was changed.")
+    else:
+        print(f"Batch {batch.id} executed.")
+    _print_batch(done.batch)
+    return 0
+
+
+def _print_batch(batch: BatchInfo) -> None:
+    delimiter = {"\t": "tab"}.get(batch.delimiter, batch.delimiter)
+    print(f"  batch      {batch.id}  ({batch.status.value})")
+    print(f"  file       {batch.file_name}, {batch.file_size:,} bytes")
+    print(f"  sha256     {batch.content_sha256}")
+    print(f"  read as    {batch.encoding}, delimiter {delimiter!r}")
+    if batch.encoding_note:
+        print(f"  note       {batch.encoding_note}")
+    print(
+        f"  rows       {batch.row_count:,}: {batch.staged_count:,} staged,"
+        f" {batch.error_count:,} with errors"
+    )
+    if batch.created_count or batch.linked_count or batch.skipped_count:
+        print(
+            f"  outcomes   {batch.created_count:,} created, {batch.linked_count:,} linked,"
+            f" {batch.skipped_count:,} skipped"
+        )
+    if batch.failure_reason:
+        print(f"  failed     {batch.failure_reason}")
+
+
+class _ImportProgressPrinter:
+    """Progress lines on stderr, at most one a second, so a log stays readable."""
+
+    INTERVAL = 1.0
+
+    def __init__(self) -> None:
+        self._last = 0.0
+        self._started = time.monotonic()
+        self._pending: str | None = None
+
+    def __call__(self, report: ImportProgress) -> None:
+        from pitterm.domain.imports import ImportPhase
+
+        elapsed = max(time.monotonic() - self._started, 1e-6)
+        percent = f"{report.fraction:5.0%}" if report.fraction is not None else "     "
+        if report.phase is ImportPhase.SCANNING:
+            done, total = report.bytes_done / 1e6, report.bytes_total / 1e6
+            line = f"scanning  {percent}  {done:,.1f} of {total:,.1f} MB"
+        elif report.phase is ImportPhase.STAGING:
+            line = (
+                f"staging   {percent}  {report.rows_done:,} rows ({report.rows_error:,} with"
+                f" errors)  {report.rows_done / elapsed:,.0f} rows/s"
+            )
+        else:
+            line = f"executing {percent}  {report.rows_done:,} of {report.rows_total or 0:,} rows"
+        now = time.monotonic()
+        if now - self._last >= self.INTERVAL:
+            self._last = now
+            self._pending = None
+            print(line, file=sys.stderr, flush=True)
+        else:
+            self._pending = line
+
+    def finish(self) -> None:
+        if self._pending is not None:
+            print(self._pending, file=sys.stderr, flush=True)
+            self._pending = None
 
 
 if __name__ == "__main__":

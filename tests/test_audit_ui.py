@@ -74,7 +74,10 @@ async def test_run_filter_drill_down_and_export(
         await pilot.press("a")
         await settle(pilot)
         summary = str(app.screen.query_one("#audit-summary", Static).render())
-        assert "3 accounts checked │ 1 in balance │ 2 minor drift │ 0 material" in summary
+        assert (
+            "full audit read 9 entries │ 3 accounts checked │ 1 in balance │ 2 minor drift"
+            in summary
+        )
         accounts = app.screen.query_one("#audit-accounts", DataTable)
         assert row_labels(accounts) == ["Cy Drift", "Ben Drift"]  # largest drift first
 
@@ -138,3 +141,25 @@ class TestAuditMode:
                 as_role(StaffRole.LOYALTY_MANAGER), keys("f7"), keys("a"), keys("enter")
             ),
         )
+
+
+@drive
+async def test_reaudit_reads_only_what_is_new(sqlite_database: Database) -> None:
+    world = drifted_casino(sqlite_database)
+    assert isinstance(sqlite_database.clock, FixedClock)
+    sqlite_database.clock.advance(timedelta(minutes=10))
+    app = make_app(sqlite_database)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in_as(pilot, StaffRole.LOYALTY_MANAGER)
+        await pilot.press("f7", "a")
+        await settle(pilot)
+        player = enrol(sqlite_database, world.admin, "Dee", "New")
+        loyalty.manual_credit(
+            sqlite_database.uow(world.admin),
+            world.admin,
+            loyalty.ManualCredit(player_id=player, points=5, note="n", idempotency_key=key()),
+        )
+        await pilot.press("i")
+        await settle(pilot)
+        summary = str(app.screen.query_one("#audit-summary", Static).render())
+        assert "incremental audit read 1 entries │ 4 accounts checked │ 2 in balance" in summary

@@ -117,3 +117,32 @@ def test_other_casinos_are_not_audited(backend: Database, world: CasinoWorld) ->
     assert drift.audit(backend.reader(world.admin), world.admin, 0).summary.accounts_checked == 0
     with pytest.raises(DomainError):
         drift.drill_down(backend.reader(world.admin), world.admin, player, 0)
+
+
+def test_incremental_reads_only_new_entries_and_agrees_with_full(
+    backend: Database, world: CasinoWorld
+) -> None:
+    admin = world.admin
+    players = [enrol(backend, admin, f"I{i}", "Inc") for i in range(3)]
+    for player in players:
+        credit(backend, world, player, 100)
+    assert isinstance(backend.clock, FixedClock)
+    backend.clock.advance(drift.SETTLE)  # let the last entry settle past the window
+    first = drift.audit_incremental(backend.uow(admin), admin, 0)  # no checkpoint yet: full
+    assert (first.kind, first.scanned_entries) == (drift.AuditKind.FULL, 3)
+    quiet = drift.audit_incremental(backend.uow(admin), admin, 0)  # nothing new since
+    assert (quiet.kind, quiet.scanned_entries) == (drift.AuditKind.INCREMENTAL, 0)
+    credit(backend, world, players[0], 7)
+    set_cached(backend, world, players[1], 150)
+    again = drift.audit_incremental(backend.uow(admin), admin, 0)
+    full = drift.audit(backend.reader(admin), admin, 0)
+    assert again.kind is drift.AuditKind.INCREMENTAL and again.scanned_entries == 1
+    assert again.summary == full.summary
+    assert again.accounts == full.accounts
+
+
+def test_only_auditors_checkpoint(backend: Database, world: CasinoWorld) -> None:
+    cashier = world.actor(StaffRole.CASHIER)
+    with pytest.raises(DomainError) as refused:
+        drift.audit_incremental(backend.uow(cashier), cashier, 0)
+    assert refused.value.code is ErrorCode.AUTH_FORBIDDEN

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Uuid, bindparam, func, select, text, update
 from sqlalchemy.exc import ProgrammingError
 
 import db
-from pitterm.domain import cash, players, slips, visits
+from pitterm.domain import cash, drift, players, promo, slips, visits
 from pitterm.domain.actor import Actor
 from pitterm.domain.clock import FixedClock
 from pitterm.domain.database import Database
@@ -27,6 +27,7 @@ from pitterm.domain.enums import CashDirection, StaffRole, VisitKind
 from pitterm.domain.errors import DomainError, ErrorCode
 from pitterm.domain.tables import Base, CompItem, Player, Staff, casino_scoped_tables
 from tests.factories import CasinoWorld, build_casino
+from tests.import_support import stage_sample
 
 SCOPED = casino_scoped_tables()
 TENANT_POLICY = "tenant_isolation"
@@ -105,7 +106,36 @@ def populate(database: Database, world: CasinoWorld, surname: str) -> uuid.UUID:
             idempotency_key=key(),
         ),
     )
+    program = promo.create_program(
+        database.uow(pit_boss),
+        pit_boss,
+        promo.NewProgram(
+            name="Weekend match play",
+            promo_type="match_play",
+            start_at=clock.now() - timedelta(days=1),
+            end_at=clock.now() + timedelta(days=30),
+            idempotency_key=key(),
+        ),
+    ).program
+    promo.activate_program(
+        database.uow(pit_boss),
+        pit_boss,
+        promo.ProgramCommand(program_id=program.id, idempotency_key=key()),
+    )
+    promo.issue_coupon(
+        database.uow(pit_boss),
+        pit_boss,
+        promo.IssueCoupon(
+            program_id=program.id,
+            face_value_cents=2500,
+            required_match_wager_cents=2500,
+            player_id=player_id,
+            idempotency_key=key(),
+        ),
+    )
     admin = world.admin
+    clock.advance(drift.SETTLE * 2)  # let the entries settle, so checkpoints are written
+    drift.audit(database.uow(admin), admin, 0, checkpoint=True)
     with database.uow(admin) as uow:
         uow.session.add(
             CompItem(
@@ -118,6 +148,7 @@ def populate(database: Database, world: CasinoWorld, surname: str) -> uuid.UUID:
             )
         )
         uow.commit()
+    stage_sample(database, world.actor(StaffRole.LOYALTY_MANAGER))
     return player_id
 
 

@@ -9,10 +9,20 @@ account's entries to show its timeline and explain the drift (pitterm.domain.dri
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
+from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import ColumnElement, Subquery, case, func, literal, select
+from sqlalchemy import (
+    ColumnElement,
+    Subquery,
+    case,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
 
 from pitterm.domain.actor import Actor
 from pitterm.domain.capabilities import Capability, require
@@ -22,9 +32,18 @@ from pitterm.domain.drift_file import DriftSummary
 from pitterm.domain.drift_rules import Cause, DriftClass, Event, classify, explain, timeline
 from pitterm.domain.enums import LedgerReason
 from pitterm.domain.errors import DomainError, ErrorCode
-from pitterm.domain.tables import LoyaltyLedger, Player, PlayerLoyalty
+from pitterm.domain.tables import (
+    DriftCheckpoint,
+    DriftHorizon,
+    LoyaltyLedger,
+    Player,
+    PlayerLoyalty,
+)
 
 MAX_TOLERANCE = 1_000_000
+SETTLE = timedelta(minutes=5)
+"""Entries younger than this are audited but not yet checkpointed: their transactions may
+still be committing, and one committed later with an older stamp must not be skipped."""
 
 
 class DriftedAccount(BaseModel):
@@ -39,10 +58,18 @@ class DriftedAccount(BaseModel):
     entries: int
 
 
+class AuditKind(StrEnum):
+    FULL = "full"
+    INCREMENTAL = "incremental"
+
+
 class AuditReport(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     as_of: datetime
+    kind: AuditKind
+    scanned_entries: int
+    """Ledger entries this run read: all of them in a full audit, the fresh ones otherwise."""
     summary: DriftSummary
     accounts: list[DriftedAccount]
     """Accounts out of balance (minor or material), largest drift first."""
@@ -83,69 +110,63 @@ def audit(
     *,
     player_id: uuid.UUID | None = None,
     limit: int = 1_000,
+    checkpoint: bool = False,
 ) -> AuditReport:
+    """The full audit: every account against every one of its entries, grouped in SQL.
+
+    With ``checkpoint`` it also records, per account, the sum verified through the settle
+    horizon, so that later ``audit_incremental`` runs scan only newer entries.
+    """
     require(actor, Capability.RUN_DRIFT_AUDIT)
     _check_tolerance(tolerance)
     with uow:
-        accounts = _accounts(actor, player_id)
-        drift = accounts.c.drift
-        summary_row = uow.session.execute(
-            select(
-                func.count(),
-                func.coalesce(func.sum(case((func.abs(drift) <= tolerance, 1), else_=0)), 0),
-                func.coalesce(
-                    func.sum(
-                        case(
-                            (
-                                (func.abs(drift) > tolerance) & (func.abs(drift) <= 10 * tolerance),
-                                1,
-                            ),
-                            else_=0,
-                        )
-                    ),
-                    0,
-                ),
-                func.coalesce(func.sum(case((func.abs(drift) > 10 * tolerance, 1), else_=0)), 0),
-                func.max(drift),
-                func.min(drift),
-            )
-        ).one()
-        checked, in_balance, minor, material, highest, lowest = summary_row
-        rows = uow.session.execute(
-            select(accounts)
-            .where(func.abs(drift) > tolerance)
-            .order_by(func.abs(drift).desc(), accounts.c.player_id)
-            .limit(limit)
-        ).all()
-        drifted = [
-            DriftedAccount(
-                player_id=row.player_id,
-                player_name=row.player_name,
-                cached=row.cached,
-                computed=row.computed,
-                drift=row.drift,
-                drift_class=classify(row.drift, tolerance),
-                entries=row.entries,
-            )
-            for row in rows
-        ]
-        positive = _extreme(uow, accounts, highest) if highest and highest > 0 else None
-        negative = _extreme(uow, accounts, lowest) if lowest and lowest < 0 else None
-        return AuditReport(
-            as_of=uow.now(),
-            summary=DriftSummary(
-                tolerance=tolerance,
-                accounts_checked=checked,
-                in_balance=in_balance,
-                minor=minor,
-                material=material,
-                largest_positive=highest if positive else None,
-                largest_positive_account=positive,
-                largest_negative=lowest if negative else None,
-                largest_negative_account=negative,
-            ),
-            accounts=drifted,
+        report = _report(uow, _accounts(actor, player_id), tolerance, limit, AuditKind.FULL)
+        if checkpoint and player_id is None:
+            _rebuild_checkpoints(uow, actor, uow.now() - SETTLE)
+            uow.commit()
+        return report
+
+
+def audit_incremental(
+    uow: UnitOfWork, actor: Actor, tolerance: int, *, limit: int = 1_000
+) -> AuditReport:
+    """Re-audit from the checkpoints: only entries newer than the casino's horizon are read.
+
+    Agrees with the full audit provided no ledger entry is written with a ``created_at``
+    older than the settle window (entries come from short transactions stamped with the
+    terminal's clock; ``SETTLE`` leaves time for those in flight to commit). A casino with
+    no checkpoints yet gets a full audit that records them.
+    """
+    require(actor, Capability.RUN_DRIFT_AUDIT)
+    _check_tolerance(tolerance)
+    with uow:
+        horizon = uow.session.scalar(
+            select(DriftHorizon).where(DriftHorizon.casino_id == actor.casino_id).with_for_update()
         )
+        if horizon is None:
+            report = _report(uow, _accounts(actor, None), tolerance, limit, AuditKind.FULL)
+            _rebuild_checkpoints(uow, actor, uow.now() - SETTLE)
+            uow.commit()
+            return report
+        since = horizon.through_at
+        until = max(since, uow.now() - SETTLE)
+        fresh = _fresh_entries(actor, since, until)
+        report = _report(
+            uow, _accounts(actor, None, fresh), tolerance, limit, AuditKind.INCREMENTAL
+        )
+        settled = uow.session.execute(
+            select(fresh.c.player_id, fresh.c.settled, fresh.c.settled_entries).where(
+                fresh.c.settled_entries > 0
+            )
+        ).all()
+        _write_checkpoints(
+            uow, actor, {p: (int(total), int(n)) for p, total, n in settled}, add=True
+        )
+        horizon.through_at = until
+        horizon.audited_at = uow.now()
+        horizon.audited_by = actor.staff_id
+        uow.commit()
+        return report
 
 
 def drill_down(uow: UnitOfWork, actor: Actor, player_id: uuid.UUID, tolerance: int) -> DrillDown:
@@ -201,38 +222,191 @@ def drill_down(uow: UnitOfWork, actor: Actor, player_id: uuid.UUID, tolerance: i
         )
 
 
-def _accounts(actor: Actor, player_id: uuid.UUID | None) -> Subquery:
-    """Per account: cached balance, ledger sum and count, drift — grouped in SQL."""
-    scope: list[ColumnElement[bool]] = [LoyaltyLedger.casino_id == actor.casino_id]
+def _accounts(actor: Actor, player_id: uuid.UUID | None, fresh: Subquery | None = None) -> Subquery:
+    """Per account: cached balance, ledger sum and count, drift — grouped in SQL.
+
+    Without ``fresh`` the sums cover every entry; with it, they are the checkpoint's verified
+    sum plus the fresh entries since the horizon.
+    """
     accounts: list[ColumnElement[bool]] = [PlayerLoyalty.casino_id == actor.casino_id]
     if player_id is not None:
-        scope.append(LoyaltyLedger.player_id == player_id)
         accounts.append(PlayerLoyalty.player_id == player_id)
-    sums = (
-        select(
-            LoyaltyLedger.player_id.label("player_id"),
-            func.sum(LoyaltyLedger.points_delta).label("computed"),
-            func.count().label("entries"),
+    if fresh is None:
+        scope: list[ColumnElement[bool]] = [LoyaltyLedger.casino_id == actor.casino_id]
+        if player_id is not None:
+            scope.append(LoyaltyLedger.player_id == player_id)
+        sums = (
+            select(
+                LoyaltyLedger.player_id.label("player_id"),
+                func.sum(LoyaltyLedger.points_delta).label("computed"),
+                func.count().label("entries"),
+            )
+            .where(*scope)
+            .group_by(LoyaltyLedger.player_id)
+            .subquery()
         )
-        .where(*scope)
-        .group_by(LoyaltyLedger.player_id)
-        .subquery()
-    )
-    computed = func.coalesce(sums.c.computed, 0)
+        computed: ColumnElement[int] = func.coalesce(sums.c.computed, 0)
+        entries: ColumnElement[int] = func.coalesce(sums.c.entries, 0)
+        scanned: ColumnElement[int] = entries
+        base = select(PlayerLoyalty).outerjoin(sums, sums.c.player_id == PlayerLoyalty.player_id)
+    else:
+        checkpoint = DriftCheckpoint
+        computed = func.coalesce(checkpoint.verified_sum, 0) + func.coalesce(fresh.c.total, 0)
+        entries = func.coalesce(checkpoint.verified_entries, 0) + func.coalesce(fresh.c.entries, 0)
+        scanned = func.coalesce(fresh.c.entries, 0)
+        base = (
+            select(PlayerLoyalty)
+            .outerjoin(
+                checkpoint,
+                (checkpoint.player_id == PlayerLoyalty.player_id)
+                & (checkpoint.casino_id == PlayerLoyalty.casino_id),
+            )
+            .outerjoin(fresh, fresh.c.player_id == PlayerLoyalty.player_id)
+        )
     return (
-        select(
+        base.with_only_columns(
             PlayerLoyalty.player_id.label("player_id"),
             (Player.first_name + literal(" ") + Player.last_name).label("player_name"),
             PlayerLoyalty.current_balance.label("cached"),
             computed.label("computed"),
-            func.coalesce(sums.c.entries, 0).label("entries"),
+            entries.label("entries"),
+            scanned.label("scanned"),
             (PlayerLoyalty.current_balance - computed).label("drift"),
         )
         .join(Player, Player.id == PlayerLoyalty.player_id)
-        .outerjoin(sums, sums.c.player_id == PlayerLoyalty.player_id)
         .where(*accounts)
         .subquery()
     )
+
+
+def _fresh_entries(actor: Actor, since: datetime, until: datetime) -> Subquery:
+    """Entries after the horizon, per player: all of them, and those settled by ``until``."""
+    settled = LoyaltyLedger.created_at <= until
+    return (
+        select(
+            LoyaltyLedger.player_id.label("player_id"),
+            func.sum(LoyaltyLedger.points_delta).label("total"),
+            func.count().label("entries"),
+            func.coalesce(func.sum(case((settled, LoyaltyLedger.points_delta), else_=0)), 0).label(
+                "settled"
+            ),
+            func.coalesce(func.sum(case((settled, 1), else_=0)), 0).label("settled_entries"),
+        )
+        .where(LoyaltyLedger.casino_id == actor.casino_id, LoyaltyLedger.created_at > since)
+        .group_by(LoyaltyLedger.player_id)
+        .subquery()
+    )
+
+
+def _report(
+    uow: UnitOfWork, accounts: Subquery, tolerance: int, limit: int, kind: AuditKind
+) -> AuditReport:
+    drift = accounts.c.drift
+    size = func.abs(drift)
+    checked, in_balance, minor, material, highest, lowest, scanned = uow.session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((size <= tolerance, 1), else_=0)), 0),
+            func.coalesce(
+                func.sum(case(((size > tolerance) & (size <= 10 * tolerance), 1), else_=0)), 0
+            ),
+            func.coalesce(func.sum(case((size > 10 * tolerance, 1), else_=0)), 0),
+            func.max(drift),
+            func.min(drift),
+            func.coalesce(func.sum(accounts.c.scanned), 0),
+        )
+    ).one()
+    rows = uow.session.execute(
+        select(accounts)
+        .where(size > tolerance)
+        .order_by(size.desc(), accounts.c.player_id)
+        .limit(limit)
+    ).all()
+    positive = _extreme(uow, accounts, highest) if highest and highest > 0 else None
+    negative = _extreme(uow, accounts, lowest) if lowest and lowest < 0 else None
+    return AuditReport(
+        as_of=uow.now(),
+        kind=kind,
+        scanned_entries=int(scanned),
+        summary=DriftSummary(
+            tolerance=tolerance,
+            accounts_checked=checked,
+            in_balance=in_balance,
+            minor=minor,
+            material=material,
+            largest_positive=highest if positive else None,
+            largest_positive_account=positive,
+            largest_negative=lowest if negative else None,
+            largest_negative_account=negative,
+        ),
+        accounts=[
+            DriftedAccount(
+                player_id=row.player_id,
+                player_name=row.player_name,
+                cached=row.cached,
+                computed=row.computed,
+                drift=row.drift,
+                drift_class=classify(row.drift, tolerance),
+                entries=row.entries,
+            )
+            for row in rows
+        ],
+    )
+
+
+def _rebuild_checkpoints(uow: UnitOfWork, actor: Actor, through: datetime) -> None:
+    """Every account's verified sum through ``through``, recomputed from the whole ledger."""
+    rows = uow.session.execute(
+        select(LoyaltyLedger.player_id, func.sum(LoyaltyLedger.points_delta), func.count())
+        .where(LoyaltyLedger.casino_id == actor.casino_id, LoyaltyLedger.created_at <= through)
+        .group_by(LoyaltyLedger.player_id)
+    ).all()
+    _write_checkpoints(uow, actor, {p: (int(total), int(n)) for p, total, n in rows}, add=False)
+    horizon = uow.session.get(DriftHorizon, actor.casino_id)
+    if horizon is None:
+        uow.session.add(
+            DriftHorizon(
+                casino_id=actor.casino_id,
+                through_at=through,
+                audited_at=uow.now(),
+                audited_by=actor.staff_id,
+            )
+        )
+    else:
+        horizon.through_at = through
+        horizon.audited_at = uow.now()
+        horizon.audited_by = actor.staff_id
+
+
+def _write_checkpoints(
+    uow: UnitOfWork, actor: Actor, sums: dict[uuid.UUID, tuple[int, int]], *, add: bool
+) -> None:
+    """Insert new checkpoints and update existing ones (set, or add to), each in bulk."""
+    if not sums:
+        return
+    query = select(
+        DriftCheckpoint.player_id, DriftCheckpoint.verified_sum, DriftCheckpoint.verified_entries
+    ).where(DriftCheckpoint.casino_id == actor.casino_id)
+    if add:
+        query = query.where(DriftCheckpoint.player_id.in_(list(sums)))
+    existing = {p: (total, n) for p, total, n in uow.session.execute(query)}
+    rows = []
+    for player, (total, count) in sums.items():
+        before_sum, before_count = existing.get(player, (0, 0)) if add else (0, 0)
+        rows.append(
+            {
+                "casino_id": actor.casino_id,
+                "player_id": player,
+                "verified_sum": before_sum + total,
+                "verified_entries": before_count + count,
+            }
+        )
+    new = [row for row in rows if row["player_id"] not in existing]
+    known = [row for row in rows if row["player_id"] in existing]
+    if new:
+        uow.session.execute(insert(DriftCheckpoint), new)
+    if known:  # ORM bulk UPDATE by primary key: one executemany
+        uow.session.execute(update(DriftCheckpoint), known)
 
 
 def _extreme(uow: UnitOfWork, accounts: Subquery, value: int) -> str | None:

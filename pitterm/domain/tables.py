@@ -19,6 +19,7 @@ from sqlalchemy import (
     Date,
     Enum,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -27,7 +28,9 @@ from sqlalchemy import (
     Time,
     UniqueConstraint,
     Uuid,
+    false,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -43,6 +46,8 @@ from pitterm.domain.enums import (
     VisitKind,
     VisitStatus,
 )
+from pitterm.domain.import_status import ImportBatchStatus, ImportOutcome, ImportRowStatus
+from pitterm.domain.promo_rules import CouponStatus, ProgramStatus, PromoType
 from pitterm.domain.sqltypes import ExactDecimal, JsonDocument, UtcDateTime
 
 NAMING = {
@@ -102,6 +107,14 @@ class CasinoSettings(Base, CasinoScoped):
         CheckConstraint("freshness_threshold_days > 0", name="freshness_positive"),
         CheckConstraint("ctr_threshold_cents > 0", name="ctr_positive"),
         CheckConstraint("mtl_floor_cents > 0", name="mtl_positive"),
+        CheckConstraint(
+            "CAST(promo_void_rate_alert AS REAL) BETWEEN 0 AND 1", name="promo_void_rate_fraction"
+        ),
+        CheckConstraint("promo_expiry_alert_hours > 0", name="promo_expiry_hours_positive"),
+        CheckConstraint("CAST(promo_spike_mad_k AS REAL) >= 0", name="promo_spike_k_nonneg"),
+        CheckConstraint(
+            "promo_spike_min_history_days BETWEEN 1 AND 7", name="promo_spike_history_range"
+        ),
     )
 
     casino_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("casino.id"), primary_key=True)
@@ -114,6 +127,25 @@ class CasinoSettings(Base, CasinoScoped):
     ctr_threshold_cents: Mapped[int] = mapped_column(BigInteger, default=1_000_000)
     near_ctr_fraction: Mapped[Decimal] = mapped_column(ExactDecimal(5, 4), default=Decimal("0.9"))
     mtl_floor_cents: Mapped[int] = mapped_column(BigInteger, default=300_000)
+    # Promotional instruments (seed 004). Server defaults fill rows created before 0005.
+    promo_require_exact_match: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    """Match play: the match wager must equal the face value (else: at least the face value)."""
+    promo_allow_anonymous_issuance: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true()
+    )
+    promo_void_rate_alert: Mapped[Decimal] = mapped_column(
+        ExactDecimal(5, 4), default=Decimal("0.05"), server_default="0.05"
+    )
+    """Alert when a shift's voids + replacements exceed this fraction of its issuance."""
+    promo_expiry_alert_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
+    promo_spike_mad_k: Mapped[Decimal] = mapped_column(
+        ExactDecimal(6, 3), default=Decimal(3), server_default="3"
+    )
+    promo_spike_min_history_days: Mapped[int] = mapped_column(
+        Integer, default=3, server_default="3"
+    )
 
 
 class GameSettings(Base, CasinoScoped):
@@ -482,3 +514,236 @@ def casino_scoped_tables() -> list[str]:
         for mapper in Base.registry.mappers
         if issubclass(mapper.class_, CasinoScoped)
     )
+
+
+class PromoProgram(Base, CasinoScoped):
+    """A promotional offer (seed 004): its type, issuing window, terms and constraints."""
+
+    __tablename__ = "promo_program"
+    __table_args__ = (
+        UniqueConstraint("casino_id", "name"),
+        CheckConstraint("end_at > start_at", name="window_ordered"),
+        CheckConstraint(
+            "min_wager_cents IS NULL OR min_wager_cents > 0", name="min_wager_positive"
+        ),
+        CheckConstraint("max_uses IS NULL OR max_uses > 0", name="max_uses_positive"),
+    )
+
+    id: Mapped[uuid.UUID] = new_id()
+    casino_id: Mapped[uuid.UUID] = casino_fk()
+    name: Mapped[str] = mapped_column(String(80))
+    promo_type: Mapped[PromoType] = mapped_column(enum_column(PromoType, "promo_type"))
+    status: Mapped[ProgramStatus] = mapped_column(
+        enum_column(ProgramStatus, "promo_program_status"), default=ProgramStatus.DRAFT
+    )
+    start_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    end_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    terms: Mapped[str] = mapped_column(Text, default="")
+    min_wager_cents: Mapped[int | None] = mapped_column(BigInteger)
+    """Match play: the least required match wager a coupon of this program may carry."""
+    max_uses: Mapped[int | None] = mapped_column(Integer)
+    """At most this many coupons in patrons' hands (issued or expired; replacements count once)."""
+    created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class PromoCoupon(Base, CasinoScoped):
+    """An issued promotional instrument. Its validation number is unique across all casinos."""
+
+    __tablename__ = "promo_coupon"
+    __table_args__ = (
+        UniqueConstraint("validation_number"),
+        CheckConstraint("face_value_cents > 0", name="face_positive"),
+        CheckConstraint("required_match_wager_cents >= 0", name="wager_nonneg"),
+        CheckConstraint("length(currency_code) = 3", name="currency_iso"),
+        CheckConstraint("expires_at > issued_at", name="expires_after_issue"),
+        CheckConstraint(
+            "(status = 'voided') = (voided_at IS NOT NULL)", name="voided_iff_voided_at"
+        ),
+        CheckConstraint(
+            "(voided_at IS NULL AND void_reason IS NULL AND voided_by IS NULL)"
+            " OR (voided_at IS NOT NULL AND void_reason IS NOT NULL AND voided_by IS NOT NULL)",
+            name="void_recorded_whole",
+        ),
+        CheckConstraint(
+            "(status = 'replaced') = (replaced_at IS NOT NULL)", name="replaced_iff_replaced_at"
+        ),
+        CheckConstraint(
+            "(replaced_at IS NULL AND replaced_by_coupon_id IS NULL AND replaced_by IS NULL"
+            " AND replace_reason IS NULL) OR (replaced_at IS NOT NULL"
+            " AND replaced_by_coupon_id IS NOT NULL AND replaced_by IS NOT NULL"
+            " AND replace_reason IS NOT NULL)",
+            name="replacement_recorded_whole",
+        ),
+        CheckConstraint("voided_at IS NULL OR voided_at < expires_at", name="voided_before_expiry"),
+        CheckConstraint(
+            "replaced_at IS NULL OR replaced_at < expires_at", name="replaced_before_expiry"
+        ),
+        Index(
+            "uq_promo_coupon_replaced_by",
+            "replaced_by_coupon_id",
+            unique=True,
+            sqlite_where=text("replaced_by_coupon_id IS NOT NULL"),
+            postgresql_where=text("replaced_by_coupon_id IS NOT NULL"),
+        ),
+        Index("ix_promo_coupon_casino_issued", "casino_id", "issued_at", "id"),
+        Index("ix_promo_coupon_program_issued", "program_id", "issued_at", "id"),
+        Index("ix_promo_coupon_casino_status_expires", "casino_id", "status", "expires_at"),
+    )
+
+    id: Mapped[uuid.UUID] = new_id()
+    casino_id: Mapped[uuid.UUID] = casino_fk()
+    program_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("promo_program.id"))
+    validation_number: Mapped[str] = mapped_column(String(20))
+    face_value_cents: Mapped[int] = mapped_column(BigInteger)
+    required_match_wager_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    currency_code: Mapped[str] = mapped_column(String(3), default="USD")
+    issued_to_player_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("player.id"))
+    issued_to_visit_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("visit.id"))
+    issued_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[CouponStatus] = mapped_column(
+        enum_column(CouponStatus, "promo_coupon_status"), default=CouponStatus.ISSUED
+    )
+    void_reason: Mapped[str | None] = mapped_column(Text)
+    voided_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    voided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    replaced_by_coupon_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("promo_coupon.id"))
+    replaced_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    replaced_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    replace_reason: Mapped[str | None] = mapped_column(Text)
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata", JsonDocument, default=dict)
+
+
+# --- Player CSV import (DESIGN §8) -----------------------------------------------------------
+
+
+class ImportBatch(Base, CasinoScoped):
+    """One CSV file staged into one casino, identified by its content hash.
+
+    The counts are kept in the same transaction as the rows they count, so a batch is
+    consistent after an interruption at any point: ``row_count`` is also the number of the
+    last staged row, where an interrupted import resumes.
+    """
+
+    __tablename__ = "import_batch"
+    __table_args__ = (
+        UniqueConstraint("casino_id", "content_sha256"),
+        UniqueConstraint("id", "casino_id"),
+        CheckConstraint(
+            "row_count >= 0 AND error_count >= 0 AND error_count <= row_count", name="row_counts"
+        ),
+        CheckConstraint(
+            "created_count >= 0 AND linked_count >= 0 AND skipped_count >= 0"
+            " AND created_count + linked_count + skipped_count <= row_count",
+            name="outcome_counts",
+        ),
+        CheckConstraint("file_size >= 0", name="size_nonneg"),
+        Index("ix_import_batch_casino_created", "casino_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = new_id()
+    casino_id: Mapped[uuid.UUID] = casino_fk()
+    file_name: Mapped[str] = mapped_column(String(255))
+    file_size: Mapped[int] = mapped_column(BigInteger)
+    content_sha256: Mapped[str] = mapped_column(String(64))
+    encoding: Mapped[str] = mapped_column(String(16))
+    encoding_note: Mapped[str | None] = mapped_column(String(200))
+    """Why the encoding is not plain UTF-8 (the Latin-1 fallback), shown to the user."""
+    delimiter: Mapped[str] = mapped_column(String(1))
+    header: Mapped[list[str]] = mapped_column(JsonDocument)
+    mapping: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    status: Mapped[ImportBatchStatus] = mapped_column(
+        enum_column(ImportBatchStatus, "import_batch_status"), default=ImportBatchStatus.STAGING
+    )
+    row_count: Mapped[int] = mapped_column(Integer, default=0)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_count: Mapped[int] = mapped_column(Integer, default=0)
+    linked_count: Mapped[int] = mapped_column(Integer, default=0)
+    skipped_count: Mapped[int] = mapped_column(Integer, default=0)
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    staged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    executed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    executed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ImportRow(Base, CasinoScoped):
+    """One data row of a batch: normalised values, or the errors that kept it from staging.
+
+    The loyalty fields stay here for tier reconciliation; imported points are for reference
+    only and never reach the ledger. Keyed by (batch, row number): a row is staged once.
+    """
+
+    __tablename__ = "import_row"
+    __table_args__ = (
+        # One key for both: the row's batch exists and belongs to the row's casino. (One
+        # foreign-key check per staged row instead of two; bulk staging pays it a million
+        # times.)
+        ForeignKeyConstraint(
+            ["batch_id", "casino_id"], ["import_batch.id", "import_batch.casino_id"]
+        ),
+        CheckConstraint("row_number >= 1 AND line_number >= 1", name="numbers_positive"),
+        CheckConstraint(
+            "imported_points_balance IS NULL OR imported_points_balance >= 0",
+            name="points_nonneg",
+        ),
+        CheckConstraint(
+            "outcome IS NULL OR status = 'staged' OR outcome = 'skipped'",
+            name="error_rows_are_skipped",
+        ),
+    )
+
+    batch_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    row_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    """The data row's ordinal in the file (1 = first row after the header; blank lines skipped)."""
+    casino_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    line_number: Mapped[int] = mapped_column(Integer)
+    """The file line the row starts on (quoted fields may span lines)."""
+    status: Mapped[ImportRowStatus] = mapped_column(
+        enum_column(ImportRowStatus, "import_row_status")
+    )
+    errors: Mapped[list[dict[str, Any]]] = mapped_column(JsonDocument, default=list)
+    """[{"column": file column or null for the whole row, "reason": ...}]; empty when staged."""
+    raw_values: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    """An error row's mapped cells as read (shortened, control characters made visible)."""
+    first_name: Mapped[str | None] = mapped_column(String(80))
+    last_name: Mapped[str | None] = mapped_column(String(80))
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    loyalty_card_number: Mapped[str | None] = mapped_column(String(32))
+    imported_tier: Mapped[str | None] = mapped_column(String(64))
+    imported_points_balance: Mapped[int | None] = mapped_column(BigInteger)
+    imported_last_activity_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    outcome: Mapped[ImportOutcome | None] = mapped_column(
+        enum_column(ImportOutcome, "import_outcome")
+    )
+    outcome_reason: Mapped[str | None] = mapped_column(String(200))
+    player_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("player.id"))
+
+
+class DriftHorizon(Base, CasinoScoped):
+    """How far the drift checkpoints of a casino reach: every entry up to ``through_at``."""
+
+    __tablename__ = "drift_horizon"
+
+    casino_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("casino.id"), primary_key=True)
+    through_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    audited_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    audited_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"))
+
+
+class DriftCheckpoint(Base, CasinoScoped):
+    """An account's ledger sum already verified, through its casino's drift horizon."""
+
+    __tablename__ = "drift_checkpoint"
+
+    casino_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("casino.id"), primary_key=True)
+    player_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("player.id"), primary_key=True)
+    verified_sum: Mapped[int] = mapped_column(BigInteger)
+    verified_entries: Mapped[int] = mapped_column(BigInteger)

@@ -38,9 +38,17 @@ class AuditScreen(ModeScreen):
         Binding(
             "a",
             "run_audit",
-            "Run audit",
+            "Full audit",
             id="audit.run",
-            tooltip="Rebuild every balance from the ledger and compare with the cache.",
+            tooltip="Rebuild every balance from the whole ledger, compare with the cache, and"
+            " record checkpoints for later re-audits.",
+        ),
+        Binding(
+            "i",
+            "run_incremental",
+            "Re-audit",
+            id="audit.incremental",
+            tooltip="Re-audit from the checkpoints: read only the entries added since.",
         ),
         Binding(
             "t",
@@ -86,16 +94,14 @@ class AuditScreen(ModeScreen):
             yield Input(placeholder="player name", id="audit-search")
             yield Static("", id="audit-badge")
         yield ProgressBar(total=None, id="audit-progress", show_eta=False)
-        yield Static("Press a to run the audit.", id="audit-summary")
+        yield Static(
+            "Press a for a full audit, i to re-audit from the checkpoints.", id="audit-summary"
+        )
         with Horizontal(id="audit-body"):
             accounts: DataTable[str] = DataTable(
                 id="audit-accounts", cursor_type="row", zebra_stripes=True
             )
-            accounts.add_column("Player", key="player")
-            accounts.add_column("Cached", key="cached")
-            accounts.add_column("Ledger", key="computed")
-            accounts.add_column("Drift", key="drift")
-            accounts.add_column("Class", key="class")
+            _account_columns(accounts)
             yield accounts
             with Vertical(id="audit-detail"):
                 yield Static(
@@ -117,12 +123,19 @@ class AuditScreen(ModeScreen):
     # -- running the audit --------------------------------------------------------------
 
     def action_run_audit(self) -> None:
+        self._start(incremental=False)
+
+    def action_run_incremental(self) -> None:
+        self._start(incremental=True)
+
+    def _start(self, *, incremental: bool) -> None:
         tolerance = self._tolerance()
         if tolerance is None:
             return
         self.query_one("#audit-progress", ProgressBar).display = True
-        self.query_one("#audit-summary", Static).update(f"Auditing at tolerance {tolerance}…")
-        self.run_audit(self.session.database, self.session.signed_in(), tolerance)
+        kind = "Re-auditing from the checkpoints" if incremental else "Auditing the whole ledger"
+        self.query_one("#audit-summary", Static).update(f"{kind} at tolerance {tolerance}…")
+        self.run_audit(self.session.database, self.session.signed_in(), tolerance, incremental)
 
     @work(
         thread=True,
@@ -131,9 +144,14 @@ class AuditScreen(ModeScreen):
         group="audit-run",
         description="Run the ledger drift audit",
     )
-    def run_audit(self, database: Database, actor: Actor, tolerance: int) -> None:
+    def run_audit(
+        self, database: Database, actor: Actor, tolerance: int, incremental: bool
+    ) -> None:
         try:
-            report = drift.audit(database.reader(actor), actor, tolerance)
+            if incremental:
+                report = drift.audit_incremental(database.uow(actor), actor, tolerance)
+            else:
+                report = drift.audit(database.uow(actor), actor, tolerance, checkpoint=True)
         finally:
             self.app.call_from_thread(self._hide_progress)
         if not get_current_worker().is_cancelled:
@@ -165,7 +183,8 @@ class AuditScreen(ModeScreen):
                 f"largest negative {s.largest_negative:+,} ({s.largest_negative_account})"
             )
         self.query_one("#audit-summary", Static).update(
-            f"{s.accounts_checked:,} accounts checked │ {s.in_balance:,} in balance │"
+            f"{report.kind.value} audit read {report.scanned_entries:,} entries │"
+            f" {s.accounts_checked:,} accounts checked │ {s.in_balance:,} in balance │"
             f" {s.minor:,} minor drift │ {s.material:,} material │ tolerance {s.tolerance}"
             + (" │ " + " │ ".join(extremes) if extremes else "")
         )
@@ -173,7 +192,8 @@ class AuditScreen(ModeScreen):
 
     def _fill_accounts(self) -> None:
         grid = self.query_one("#audit-accounts", DataTable)
-        grid.clear()
+        grid.clear(columns=True)  # fresh columns, so their widths fit the new rows
+        _account_columns(grid)
         self._accounts = {}
         if self.report is None:
             return
@@ -298,3 +318,11 @@ class AuditScreen(ModeScreen):
     def write_export(self, path: Path, content: str) -> None:
         path.write_text(content, encoding="utf-8")
         self.app.call_from_thread(self.notify, f"Wrote {path}", title="Audit exported")
+
+
+def _account_columns(grid: DataTable[str]) -> None:
+    grid.add_column("Player", key="player")
+    grid.add_column("Cached", key="cached")
+    grid.add_column("Ledger", key="computed")
+    grid.add_column("Drift", key="drift")
+    grid.add_column("Class", key="class")

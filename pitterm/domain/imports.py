@@ -1,0 +1,1266 @@
+"""Player CSV import (DESIGN §8): preview, staging and execution of a batch.
+
+Staging streams the file (``import_file``), applies the batch's mapping to each record
+(``import_rows``) and writes rows in chunks, one transaction per chunk, together with the
+batch's counts. The counts are the resume point: an import interrupted at any moment — a
+cancelled worker, a killed process — starts again after the last committed row, so every
+row is staged exactly once (and the key (batch_id, row_number) would refuse a second).
+
+A file is identified by its content hash within the casino: importing the same bytes again
+resumes the unfinished batch, or is refused once it has been staged. Execution resolves
+each staged row to a player exactly (loyalty card number, else e-mail with date of birth),
+creates or links, and records the outcome on the row — again in resumable chunks, and a
+second execution changes nothing. Loyalty fields stay on the staged rows for tier
+reconciliation; imported points are never written to the ledger.
+
+Long operations take ``progress`` (called after every committed chunk) and ``should_stop``
+(checked after every chunk: a screen's worker cancellation) so the Import screen can show a
+progress bar and cancel; a cancelled import resumes later like an interrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+import uuid
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TextIO, cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    Table,
+    bindparam,
+    delete,
+    exc,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
+
+from pitterm.domain import audit
+from pitterm.domain.actor import Actor
+from pitterm.domain.capabilities import Capability, require
+from pitterm.domain.casinos import load_settings
+from pitterm.domain.csv_safe import write_rows
+from pitterm.domain.database import UnitOfWork
+from pitterm.domain.enums import Tier
+from pitterm.domain.errors import DomainError, ErrorCode
+from pitterm.domain.import_file import (
+    CsvStream,
+    FileFacts,
+    Record,
+    detect_delimiter,
+    sample_facts,
+    scan_file,
+)
+from pitterm.domain.import_models import (
+    BatchInfo,
+    ExecuteResult,
+    ImportPhase,
+    ImportPreview,
+    ImportProgress,
+    PreviewRow,
+    ProblemLine,
+    ProblemPage,
+    ProgressCallback,
+    RowPage,
+    RowProblem,
+    RowView,
+    StageResult,
+    StopCheck,
+)
+from pitterm.domain.import_rows import (
+    FIELD_NAMES,
+    ImportField,
+    ImportMapping,
+    RowRules,
+    mapping_from_toml,
+    parse_mapping,
+    shown,
+    suggest_date_formats,
+    suggest_mapping,
+)
+from pitterm.domain.import_status import ImportBatchStatus, ImportOutcome, ImportRowStatus
+from pitterm.domain.tables import ImportBatch, ImportRow, Player, PlayerLoyalty
+
+__all__ = [
+    "BatchInfo",
+    "ExecuteResult",
+    "ImportField",
+    "ImportMapping",
+    "ImportPhase",
+    "ImportPreview",
+    "ImportProgress",
+    "PreviewRow",
+    "ProblemLine",
+    "ProblemPage",
+    "ProgressCallback",
+    "RowPage",
+    "RowProblem",
+    "RowView",
+    "StageResult",
+    "StopCheck",
+    "execute_batch",
+    "find_batch",
+    "get_batch",
+    "iter_problems",
+    "list_batches",
+    "list_problems",
+    "list_rows",
+    "mapping_from_toml",
+    "parse_mapping",
+    "preview",
+    "resume_batch",
+    "stage_file",
+    "write_problem_report",
+]
+
+STAGE_CHUNK = 5_000
+"""Rows per staging transaction: a few milliseconds of per-transaction work, amortised."""
+EXECUTE_CHUNK = 500
+"""Rows per execution transaction."""
+PREVIEW_ROWS = 20
+PAGE_LIMIT = 1_000
+REPORT_HEADER = ("row", "line", "column", "reason", "value")
+_DONE = (ImportBatchStatus.STAGED, ImportBatchStatus.EXECUTING, ImportBatchStatus.EXECUTED)
+
+
+# --- preview ------------------------------------------------------------------------------
+
+
+def preview(
+    uow: UnitOfWork,
+    actor: Actor,
+    path: Path | str,
+    mapping: ImportMapping | dict[str, Any] | None = None,
+    *,
+    rows: int = PREVIEW_ROWS,
+) -> ImportPreview:
+    """Detect encoding and delimiter, read the header and the first ``rows`` records, and
+    show them normalised under ``mapping`` (or under nothing: cells only, with a suggested
+    mapping to start from). Reads only the file's beginning; writes nothing.
+    """
+    require(actor, Capability.IMPORT_RECONCILE)
+    path = Path(path)
+    parsed: ImportMapping | None = None
+    mapping_problem: str | None = None
+    if mapping is not None:
+        try:
+            parsed = parse_mapping(mapping)
+        except DomainError as error:
+            mapping_problem = error.message
+    facts = sample_facts(path, encoding=parsed.encoding if parsed else None)
+    delimiter = (parsed.delimiter if parsed else None) or detect_delimiter(path, facts.encoding)
+    with uow:
+        time_zone = ZoneInfo(load_settings(uow, actor.casino_id).time_zone)
+        now = uow.now()
+    with CsvStream(path, facts.encoding, delimiter) as stream:
+        header = stream.header
+        header_problems = _duplicate_columns(header)
+        rules: RowRules | None = None
+        if parsed is not None:
+            try:
+                _check_header(header, parsed)
+                rules = RowRules(parsed, header, time_zone=time_zone, now=now)
+            except DomainError as error:
+                mapping_problem = error.message
+        shown_rows: list[PreviewRow] = []
+        date_samples: list[str] = []
+        suggested = suggest_mapping(header)
+        date_columns = [
+            header.index(c)
+            for c, f in suggested.items()
+            if f in (ImportField.DATE_OF_BIRTH, ImportField.IMPORTED_LAST_ACTIVITY_AT)
+        ]
+        for record in stream.records():
+            if record.row_number > rows:
+                break
+            cells = [shown(c) for c in record.fields] if record.fields is not None else []
+            if record.fields is not None:
+                date_samples += [record.fields[i] for i in date_columns if i < len(record.fields)]
+            if rules is None:
+                problems = (
+                    [RowProblem(column=None, reason=record.problem)] if record.problem else []
+                )
+                shown_rows.append(
+                    PreviewRow(
+                        row_number=record.row_number,
+                        line_number=record.line_number,
+                        cells=cells,
+                        status=ImportRowStatus.ERROR if record.problem else None,
+                        values={},
+                        problems=problems,
+                    )
+                )
+                continue
+            result = (
+                rules.apply(record.fields)
+                if record.fields is not None
+                else rules.refuse(record.problem or "the row cannot be read")
+            )
+            shown_rows.append(
+                PreviewRow(
+                    row_number=record.row_number,
+                    line_number=record.line_number,
+                    cells=cells,
+                    status=result.status,
+                    values={k: v for k, v in result.values.items() if v is not None},
+                    problems=[RowProblem.model_validate(e) for e in result.errors],
+                )
+            )
+    return ImportPreview(
+        file_name=path.name,
+        file_size=facts.size,
+        encoding=facts.encoding,
+        encoding_note=facts.encoding_note,
+        delimiter=delimiter,
+        header=header,
+        header_problems=header_problems,
+        suggested_columns=suggested,
+        suggested_date_formats=suggest_date_formats(date_samples),
+        mapping_problem=mapping_problem,
+        rows=shown_rows,
+    )
+
+
+# --- staging ------------------------------------------------------------------------------
+
+
+def stage_file(
+    uow: UnitOfWork,
+    actor: Actor,
+    path: Path | str,
+    mapping: ImportMapping | dict[str, Any],
+    *,
+    progress: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
+    chunk_rows: int = STAGE_CHUNK,
+) -> StageResult:
+    """Stage a CSV file into a new batch, or resume this file's unfinished batch.
+
+    File-level problems (unreadable, empty, header only, UTF-16, a mapping that does not fit
+    the header) are refused before anything is written. The same content already staged in
+    this casino is refused (IMPORT_ALREADY_IMPORTED); an unfinished batch of it resumes
+    after its last committed row, with the mapping it started with (a different mapping is
+    refused: IMPORT_MAPPING_CONFLICT).
+    """
+    require(actor, Capability.IMPORT_RECONCILE)
+    mapping = parse_mapping(mapping)
+    path = Path(path)
+    if chunk_rows < 1:
+        raise ValueError("chunk_rows must be positive")
+
+    def scanned(done: int, total: int) -> None:
+        _emit(
+            progress, ImportProgress(phase=ImportPhase.SCANNING, bytes_done=done, bytes_total=total)
+        )
+
+    facts = scan_file(path, encoding=mapping.encoding, progress=scanned)
+    with uow:
+        existing = uow.session.scalar(
+            select(ImportBatch).where(
+                ImportBatch.casino_id == actor.casino_id,
+                ImportBatch.content_sha256 == facts.sha256,
+            )
+        )
+        known = _info(existing) if existing is not None else None
+    if known is not None and known.status is not ImportBatchStatus.FAILED:
+        if known.status in _DONE:
+            raise DomainError(
+                ErrorCode.IMPORT_ALREADY_IMPORTED,
+                f"{facts.name} was already imported into this casino as batch {known.id}"
+                f" ({known.status.value}, {known.row_count:,} rows); nothing was changed.",
+                batch_id=str(known.id),
+            )
+        if known.mapping != mapping:
+            raise DomainError(
+                ErrorCode.IMPORT_MAPPING_CONFLICT,
+                f"{facts.name} is half imported as batch {known.id} with another mapping;"
+                " resume it with the mapping it started with.",
+                batch_id=str(known.id),
+            )
+        return _stage(uow, actor, path, known.id, progress, should_stop, chunk_rows)
+
+    delimiter = mapping.delimiter or detect_delimiter(path, facts.encoding)
+    with CsvStream(path, facts.encoding, delimiter) as stream:
+        _check_header(stream.header, mapping)
+        if next(stream.records(), None) is None:
+            raise DomainError(
+                ErrorCode.IMPORT_FILE_NO_ROWS,
+                f"{facts.name} has a header but no rows; nothing to import.",
+            )
+        header = stream.header
+    if known is not None:
+        batch_id = _restart(uow, actor, known.id, facts, delimiter, header, mapping)
+    else:
+        batch_id = _create(uow, actor, facts, delimiter, header, mapping)
+    return _stage(uow, actor, path, batch_id, progress, should_stop, chunk_rows)
+
+
+def resume_batch(
+    uow: UnitOfWork,
+    actor: Actor,
+    batch_id: uuid.UUID,
+    path: Path | str,
+    *,
+    progress: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
+    chunk_rows: int = STAGE_CHUNK,
+) -> StageResult:
+    """Resume staging ``batch_id`` from ``path`` with the batch's own mapping.
+
+    The file must be the one the batch started from (same content hash).
+    """
+    require(actor, Capability.IMPORT_RECONCILE)
+    batch = get_batch(uow, actor, batch_id)
+    if batch.status is not ImportBatchStatus.STAGING:
+        raise DomainError(
+            ErrorCode.IMPORT_ALREADY_IMPORTED
+            if batch.status in _DONE
+            else ErrorCode.IMPORT_BATCH_FAILED,
+            f"Batch {batch.id} is {batch.status.value}; there is nothing to resume.",
+            batch_id=str(batch.id),
+        )
+    path = Path(path)
+    facts = scan_file(path, encoding=batch.mapping.encoding)
+    if facts.sha256 != batch.content_sha256:
+        raise DomainError(
+            ErrorCode.IMPORT_FILE_CHANGED,
+            f"{path.name} is not the file batch {batch.id} was started from (its content"
+            " differs); nothing was changed.",
+            batch_id=str(batch.id),
+        )
+    return _stage(uow, actor, path, batch.id, progress, should_stop, chunk_rows)
+
+
+def _check_header(header: list[str], mapping: ImportMapping) -> None:
+    positions: dict[str, list[int]] = {}
+    for index, name in enumerate(header, start=1):
+        positions.setdefault(name, []).append(index)
+    missing = [column for column in mapping.columns if column not in positions]
+    if missing:
+        names = ", ".join(repr(m) for m in missing)
+        named = [repr(h[:40]) for h in header if h]
+        have = ", ".join(named[:20]) + (f" and {len(named) - 20} more" if len(named) > 20 else "")
+        raise DomainError(
+            ErrorCode.IMPORT_MAPPING_INVALID,
+            f"The mapping names {names}, which the file's header does not have; the header"
+            f" has {have}.",
+            missing=missing,
+        )
+    for column in mapping.columns:
+        if len(positions[column]) > 1:
+            where = " and ".join(str(i) for i in positions[column])
+            raise DomainError(
+                ErrorCode.IMPORT_HEADER_INVALID,
+                f"Column {column!r} appears more than once in the header (columns {where});"
+                " which one to import is ambiguous.",
+                column=column,
+            )
+
+
+def _duplicate_columns(header: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    problems = []
+    for index, name in enumerate(header, start=1):
+        if name in seen:
+            problems.append(f"column {index} repeats the name {name!r} (column {seen[name]})")
+        else:
+            seen[name] = index
+    return problems
+
+
+def _create(
+    uow: UnitOfWork,
+    actor: Actor,
+    facts: FileFacts,
+    delimiter: str,
+    header: list[str],
+    mapping: ImportMapping,
+) -> uuid.UUID:
+    batch_id = uuid.uuid4()
+    try:
+        with uow:
+            now = uow.now()
+            uow.session.add(
+                ImportBatch(
+                    id=batch_id,
+                    casino_id=actor.casino_id,
+                    file_name=facts.name[:255],
+                    file_size=facts.size,
+                    content_sha256=facts.sha256,
+                    encoding=facts.encoding,
+                    encoding_note=facts.encoding_note,
+                    delimiter=delimiter,
+                    header=header,
+                    mapping=mapping.model_dump(mode="json"),
+                    status=ImportBatchStatus.STAGING,
+                    row_count=0,
+                    error_count=0,
+                    created_count=0,
+                    linked_count=0,
+                    skipped_count=0,
+                    created_by=actor.staff_id,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            uow.session.flush()
+            audit.record(
+                uow,
+                casino_id=actor.casino_id,
+                staff_id=actor.staff_id,
+                action="import.staging_started",
+                entity_type="import_batch",
+                entity_id=batch_id,
+                after=_provenance(facts, delimiter, mapping),
+            )
+            uow.commit()
+    except exc.IntegrityError as error:
+        raise _in_progress(facts.name) from error
+    return batch_id
+
+
+def _restart(
+    uow: UnitOfWork,
+    actor: Actor,
+    batch_id: uuid.UUID,
+    facts: FileFacts,
+    delimiter: str,
+    header: list[str],
+    mapping: ImportMapping,
+) -> uuid.UUID:
+    """A failed batch of this content starts over, under the new mapping."""
+    with uow:
+        batch = _lock(uow, actor, batch_id)
+        if batch.status is not ImportBatchStatus.FAILED:
+            raise _in_progress(facts.name)
+        uow.session.execute(delete(ImportRow).where(ImportRow.batch_id == batch_id))
+        before = {"status": batch.status.value, "failure_reason": batch.failure_reason}
+        batch.status = ImportBatchStatus.STAGING
+        batch.failure_reason = None
+        batch.row_count = batch.error_count = 0
+        batch.encoding, batch.encoding_note = facts.encoding, facts.encoding_note
+        batch.delimiter, batch.header = delimiter, header
+        batch.mapping = mapping.model_dump(mode="json")
+        batch.created_by = actor.staff_id
+        batch.updated_at = uow.now()
+        audit.record(
+            uow,
+            casino_id=actor.casino_id,
+            staff_id=actor.staff_id,
+            action="import.staging_restarted",
+            entity_type="import_batch",
+            entity_id=batch_id,
+            before=before,
+            after=_provenance(facts, delimiter, mapping),
+        )
+        uow.commit()
+    return batch_id
+
+
+def _provenance(facts: FileFacts, delimiter: str, mapping: ImportMapping) -> dict[str, Any]:
+    return {
+        "file_name": facts.name,
+        "file_size": facts.size,
+        "content_sha256": facts.sha256,
+        "encoding": facts.encoding,
+        "encoding_note": facts.encoding_note,
+        "delimiter": delimiter,
+        "mapping": mapping.model_dump(mode="json"),
+    }
+
+
+def _stage(
+    uow: UnitOfWork,
+    actor: Actor,
+    path: Path,
+    batch_id: uuid.UUID,
+    progress: ProgressCallback | None,
+    should_stop: StopCheck | None,
+    chunk_rows: int,
+) -> StageResult:
+    with uow:
+        batch = _info(_lock(uow, actor, batch_id))
+        time_zone = ZoneInfo(load_settings(uow, actor.casino_id).time_zone)
+        now = uow.now()
+        resumed_from = batch.row_count
+        if resumed_from:
+            audit.record(
+                uow,
+                casino_id=actor.casino_id,
+                staff_id=actor.staff_id,
+                action="import.staging_resumed",
+                entity_type="import_batch",
+                entity_id=batch_id,
+                after={"after_row": resumed_from},
+            )
+            uow.commit()
+    done = (resumed_from, batch.error_count)
+    with CsvStream(path, batch.encoding, batch.delimiter) as stream:
+        if stream.header != batch.header:
+            raise DomainError(
+                ErrorCode.IMPORT_FILE_CHANGED,
+                f"{path.name}'s header is not the one batch {batch_id} started with.",
+            )
+        rules = RowRules(batch.mapping, stream.header, time_zone=time_zone, now=now)
+        pending: list[tuple[Any, ...]] = []
+        for record in stream.records():
+            if record.row_number <= resumed_from:
+                continue
+            pending.append(_staged_row(batch_id, actor.casino_id, rules, record))
+            if len(pending) < chunk_rows:
+                continue
+            done = _commit_chunk(uow, actor, batch_id, done[0], pending)
+            pending = []
+            _emit(progress, _staging(batch, *done, stream.bytes_read))
+            if should_stop is not None and should_stop():
+                return StageResult(
+                    batch=get_batch(uow, actor, batch_id),
+                    resumed_from_row=resumed_from,
+                    completed=False,
+                )
+        if pending:
+            done = _commit_chunk(uow, actor, batch_id, done[0], pending)
+        digest, read = stream.sha256(), stream.bytes_read
+    if digest != batch.content_sha256 or read != batch.file_size:
+        _fail(uow, actor, batch_id, "the file changed while it was being imported")
+        raise DomainError(
+            ErrorCode.IMPORT_FILE_CHANGED,
+            f"{path.name} changed while it was being imported; the batch's rows were removed."
+            " Import the file again once it is final.",
+            batch_id=str(batch_id),
+        )
+    _emit(progress, _staging(batch, *done, batch.file_size))
+    with uow:
+        row = _lock(uow, actor, batch_id)
+        if row.status is ImportBatchStatus.STAGING:
+            row.status = ImportBatchStatus.STAGED
+            row.staged_at = row.updated_at = uow.now()
+            audit.record(
+                uow,
+                casino_id=actor.casino_id,
+                staff_id=actor.staff_id,
+                action="import.staged",
+                entity_type="import_batch",
+                entity_id=batch_id,
+                after={"row_count": row.row_count, "error_count": row.error_count},
+            )
+        final = _info(row)
+        uow.commit()
+    return StageResult(batch=final, resumed_from_row=resumed_from, completed=True)
+
+
+def _staging(batch: BatchInfo, rows: int, errors: int, read: int) -> ImportProgress:
+    return ImportProgress(
+        phase=ImportPhase.STAGING,
+        batch_id=batch.id,
+        rows_done=rows,
+        rows_error=errors,
+        bytes_done=min(read, batch.file_size),
+        bytes_total=batch.file_size,
+    )
+
+
+STAGED_COLUMNS: tuple[str, ...] = (
+    "batch_id",
+    "row_number",
+    "casino_id",
+    "line_number",
+    "status",
+    "errors",
+    "raw_values",
+    *FIELD_NAMES,
+)
+"""The import_row columns staging writes, in the order ``_staged_row`` builds them."""
+_ERRORS_AT, _RAW_AT = STAGED_COLUMNS.index("errors"), STAGED_COLUMNS.index("raw_values")
+_STATUS_AT = STAGED_COLUMNS.index("status")
+_ERROR = ImportRowStatus.ERROR.value
+_FIELDS_OF = operator.itemgetter(*FIELD_NAMES)
+_LOAD_TABLE = "import_row_load"
+_CREATE_LOAD = (
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_LOAD_TABLE} (LIKE import_row) ON COMMIT DELETE ROWS"
+)
+_COPY_LOAD = f"COPY {_LOAD_TABLE} ({', '.join(STAGED_COLUMNS)}) FROM STDIN"
+_INSERT_LOADED = (
+    f"INSERT INTO import_row ({', '.join(STAGED_COLUMNS)})"
+    f" SELECT {', '.join(STAGED_COLUMNS)} FROM {_LOAD_TABLE}"
+)
+
+
+def _staged_row(
+    batch_id: uuid.UUID, casino_id: uuid.UUID, rules: RowRules, record: Record
+) -> tuple[Any, ...]:
+    if record.fields is None:
+        result = rules.refuse(record.problem or "the row cannot be read")
+    else:
+        result = rules.apply(record.fields)
+    values = result.values
+    return (
+        batch_id,
+        record.row_number,
+        casino_id,
+        record.line_number,
+        result.status.value,
+        result.errors,
+        result.raw,
+        *_FIELDS_OF(values),
+    )
+
+
+def _commit_chunk(
+    uow: UnitOfWork,
+    actor: Actor,
+    batch_id: uuid.UUID,
+    expected: int,
+    rows: list[tuple[Any, ...]],
+) -> tuple[int, int]:
+    """Insert a chunk of rows and advance the batch's counts, in one transaction.
+
+    The count moves only if the batch is still staging and holds exactly the rows this run
+    expects (the update also locks the batch row): otherwise another terminal is staging
+    the same batch, and this run stops rather than race it.
+    """
+    errors = sum(1 for r in rows if r[_STATUS_AT] == _ERROR)
+    with uow:
+        counts = uow.session.execute(
+            update(ImportBatch)
+            .where(
+                ImportBatch.id == batch_id,
+                ImportBatch.casino_id == actor.casino_id,
+                ImportBatch.status == ImportBatchStatus.STAGING,
+                ImportBatch.row_count == expected,
+            )
+            .values(
+                row_count=ImportBatch.row_count + len(rows),
+                error_count=ImportBatch.error_count + errors,
+                updated_at=uow.now(),
+            )
+            .returning(ImportBatch.row_count, ImportBatch.error_count)
+            .execution_options(synchronize_session=False)
+        ).one_or_none()
+        if counts is None:
+            raise _in_progress(f"batch {batch_id}")
+        if uow.dialect == "postgresql":
+            _copy_rows(uow, rows)
+        else:
+            uow.session.connection().execute(
+                insert(ImportRow), [dict(zip(STAGED_COLUMNS, row, strict=True)) for row in rows]
+            )
+        uow.commit()
+    return counts[0], counts[1]
+
+
+def _copy_rows(uow: UnitOfWork, rows: list[tuple[Any, ...]]) -> None:
+    """Postgres: COPY the chunk into a session-local table, then INSERT … SELECT it.
+
+    COPY is several times faster than row-by-row inserts, but not allowed into a table under
+    row-level security; the temporary table has none, and the INSERT that moves the rows
+    across is checked by import_row's policy like any other.
+    """
+    # Losing the last few commits to a server crash is harmless here: the rows and the
+    # batch's count go together, and the import resumes from whatever survived.
+    uow.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    driver = uow.session.connection().connection.driver_connection
+    if driver is None:
+        raise RuntimeError("no database connection")  # pragma: no cover
+    with driver.cursor() as cursor:
+        cursor.execute(_CREATE_LOAD)
+        with cursor.copy(_COPY_LOAD) as copy:
+            for row in rows:
+                copy.write_row(_as_json(row))
+        cursor.execute(_INSERT_LOADED)
+
+
+_EMPTY_LIST, _EMPTY_OBJECT = "[]", "{}"
+
+
+def _as_json(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    errors, raw = row[_ERRORS_AT], row[_RAW_AT]
+    return (
+        *row[:_ERRORS_AT],
+        json.dumps(errors, ensure_ascii=False) if errors else _EMPTY_LIST,
+        json.dumps(raw, ensure_ascii=False) if raw else _EMPTY_OBJECT,
+        *row[_RAW_AT + 1 :],
+    )
+
+
+def _fail(uow: UnitOfWork, actor: Actor, batch_id: uuid.UUID, reason: str) -> None:
+    with uow:
+        batch = _lock(uow, actor, batch_id)
+        uow.session.execute(delete(ImportRow).where(ImportRow.batch_id == batch_id))
+        before = {"status": batch.status.value, "row_count": batch.row_count}
+        batch.status = ImportBatchStatus.FAILED
+        batch.failure_reason = reason
+        batch.row_count = batch.error_count = 0
+        batch.updated_at = uow.now()
+        audit.record(
+            uow,
+            casino_id=actor.casino_id,
+            staff_id=actor.staff_id,
+            action="import.staging_failed",
+            entity_type="import_batch",
+            entity_id=batch_id,
+            before=before,
+            after={"status": batch.status.value, "failure_reason": reason},
+        )
+        uow.commit()
+
+
+def _in_progress(name: str) -> DomainError:
+    return DomainError(
+        ErrorCode.IMPORT_IN_PROGRESS,
+        f"{name} is being imported by another terminal right now; try again when it is done.",
+    )
+
+
+# --- execution ----------------------------------------------------------------------------
+
+
+def execute_batch(
+    uow: UnitOfWork,
+    actor: Actor,
+    batch_id: uuid.UUID,
+    *,
+    progress: ProgressCallback | None = None,
+    should_stop: StopCheck | None = None,
+    chunk_rows: int = EXECUTE_CHUNK,
+) -> ExecuteResult:
+    """Create or link a player for every staged row; skip error rows, with the reason.
+
+    Identity is exact: the loyalty card number, else the e-mail with the date of birth.
+    A card match links; one e-mail + birth-date match links unless that player holds a
+    different card (skipped: a conflict for a person to settle); several matches are
+    skipped as ambiguous; no match creates the player with a loyalty account (no points:
+    imported balances stay on the staged row). Resumable and idempotent: an executed batch
+    is returned unchanged with ``is_existing``.
+    """
+    require(actor, Capability.IMPORT_RECONCILE)
+    if chunk_rows < 1:
+        raise ValueError("chunk_rows must be positive")
+    with uow:
+        batch = _lock(uow, actor, batch_id)
+        if batch.status is ImportBatchStatus.EXECUTED:
+            return ExecuteResult(batch=_info(batch), is_existing=True, completed=True)
+        if batch.status is ImportBatchStatus.STAGING:
+            raise DomainError(
+                ErrorCode.IMPORT_BATCH_NOT_STAGED,
+                f"Batch {batch.id} is still staging ({batch.row_count:,} rows so far); finish"
+                " the import (import the same file again) before executing it.",
+                batch_id=str(batch.id),
+            )
+        if batch.status is ImportBatchStatus.FAILED:
+            raise DomainError(
+                ErrorCode.IMPORT_BATCH_FAILED,
+                f"Batch {batch.id} failed ({batch.failure_reason}); it cannot be executed.",
+                batch_id=str(batch.id),
+            )
+        if batch.status is ImportBatchStatus.STAGED:
+            batch.status = ImportBatchStatus.EXECUTING
+            batch.executed_by = actor.staff_id
+            batch.updated_at = uow.now()
+            audit.record(
+                uow,
+                casino_id=actor.casino_id,
+                staff_id=actor.staff_id,
+                action="import.execution_started",
+                entity_type="import_batch",
+                entity_id=batch.id,
+                before={"status": ImportBatchStatus.STAGED.value},
+                after={"status": ImportBatchStatus.EXECUTING.value, "rows": batch.row_count},
+            )
+        cursor = (
+            uow.session.scalar(
+                select(func.max(ImportRow.row_number)).where(
+                    ImportRow.batch_id == batch_id, ImportRow.outcome.is_not(None)
+                )
+            )
+            or 0
+        )
+        total = batch.row_count
+        uow.commit()
+    while True:
+        processed, cursor, done = _execute_chunk(uow, actor, batch_id, cursor, chunk_rows)
+        if processed == 0:
+            break
+        _emit(
+            progress,
+            ImportProgress(
+                phase=ImportPhase.EXECUTING, batch_id=batch_id, rows_done=done, rows_total=total
+            ),
+        )
+        if should_stop is not None and should_stop():
+            return ExecuteResult(
+                batch=get_batch(uow, actor, batch_id), is_existing=False, completed=False
+            )
+    with uow:
+        batch = _lock(uow, actor, batch_id)
+        is_existing = batch.status is ImportBatchStatus.EXECUTED
+        if batch.status is ImportBatchStatus.EXECUTING:
+            batch.status = ImportBatchStatus.EXECUTED
+            batch.executed_at = batch.updated_at = uow.now()
+            audit.record(
+                uow,
+                casino_id=actor.casino_id,
+                staff_id=actor.staff_id,
+                action="import.executed",
+                entity_type="import_batch",
+                entity_id=batch.id,
+                before={"status": ImportBatchStatus.EXECUTING.value},
+                after={
+                    "status": ImportBatchStatus.EXECUTED.value,
+                    "created": batch.created_count,
+                    "linked": batch.linked_count,
+                    "skipped": batch.skipped_count,
+                },
+            )
+        info = _info(batch)
+        uow.commit()
+    return ExecuteResult(batch=info, is_existing=is_existing, completed=True)
+
+
+_MAX_RETRIES = 3
+
+
+def _execute_chunk(
+    uow: UnitOfWork, actor: Actor, batch_id: uuid.UUID, cursor: int, limit: int
+) -> tuple[int, int, int]:
+    """Resolve the next ``limit`` rows after ``cursor``: (rows done, new cursor, total done).
+
+    A player enrolled elsewhere with the same card between look-up and insert makes the
+    insert fail on the card's unique index; the chunk is then rolled back and redone, and
+    the look-up now finds that player.
+    """
+    for attempt in range(_MAX_RETRIES):
+        try:
+            with uow:
+                batch = _lock(uow, actor, batch_id)
+                if batch.status is not ImportBatchStatus.EXECUTING:
+                    return 0, cursor, _outcomes(batch)
+                rows = list(
+                    uow.session.scalars(
+                        select(ImportRow)
+                        .where(
+                            ImportRow.batch_id == batch_id,
+                            ImportRow.row_number > cursor,
+                            ImportRow.outcome.is_(None),
+                        )
+                        .order_by(ImportRow.row_number)
+                        .limit(limit)
+                    )
+                )
+                if not rows:
+                    return 0, cursor, _outcomes(batch)
+                _resolve(uow, actor, batch, rows)
+                batch.updated_at = uow.now()
+                done = _outcomes(batch)
+                uow.commit()
+                return len(rows), rows[-1].row_number, done
+        except exc.IntegrityError:
+            if attempt == _MAX_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _outcomes(batch: ImportBatch) -> int:
+    return batch.created_count + batch.linked_count + batch.skipped_count
+
+
+_ROWS = cast(Table, ImportRow.__table__)
+_SET_OUTCOME = (
+    update(_ROWS)
+    .where(_ROWS.c.batch_id == bindparam("b_batch"), _ROWS.c.row_number == bindparam("b_row"))
+    .values(
+        outcome=bindparam("b_outcome"),
+        outcome_reason=bindparam("b_reason"),
+        player_id=bindparam("b_player"),
+    )
+)
+
+_Person = tuple[str, date | None]
+"""(e-mail, date of birth): the second way to know a player exactly."""
+_Known = dict[_Person, list[tuple[uuid.UUID, str | None]]]
+
+
+def _resolve(uow: UnitOfWork, actor: Actor, batch: ImportBatch, rows: list[ImportRow]) -> None:
+    """Decide every row's outcome, create the new players, and record it all in bulk."""
+    casino_id = actor.casino_id
+    by_card, by_person = _known_players(uow, casino_id, rows)
+    now = uow.now()
+    new_players: list[dict[str, Any]] = []
+    outcomes: list[dict[str, Any]] = []
+    for row in rows:
+        outcome, reason, player_id = _identify(row, by_card, by_person)
+        if outcome is ImportOutcome.CREATED:
+            player_id = uuid.uuid4()
+            new_players.append(_new_player(player_id, casino_id, row, now))
+            if row.loyalty_card_number:
+                by_card[row.loyalty_card_number] = player_id
+            if row.email:
+                person = (row.email, row.date_of_birth)
+                by_person.setdefault(person, []).append((player_id, row.loyalty_card_number))
+            batch.created_count += 1
+        elif outcome is ImportOutcome.LINKED:
+            batch.linked_count += 1
+        else:
+            batch.skipped_count += 1
+        outcomes.append(
+            {
+                "b_batch": row.batch_id,
+                "b_row": row.row_number,
+                "b_outcome": outcome.value,
+                "b_reason": reason[:200] if reason else None,
+                "b_player": player_id,
+            }
+        )
+    connection = uow.session.connection()
+    if new_players:
+        connection.execute(insert(Player), new_players)
+        connection.execute(
+            insert(PlayerLoyalty),
+            [
+                {
+                    "player_id": p["id"],
+                    "casino_id": casino_id,
+                    "current_balance": 0,
+                    "tier": Tier.BRONZE,
+                    "updated_at": now,
+                }
+                for p in new_players
+            ],
+        )
+    connection.execute(_SET_OUTCOME, outcomes)
+
+
+def _known_players(
+    uow: UnitOfWork, casino_id: uuid.UUID, rows: list[ImportRow]
+) -> tuple[dict[str, uuid.UUID], _Known]:
+    """The casino's players these rows could be, by card and by (e-mail, date of birth)."""
+    staged = [r for r in rows if r.status is ImportRowStatus.STAGED]
+    cards = {r.loyalty_card_number for r in staged if r.loyalty_card_number}
+    emails = {r.email for r in staged if r.email}
+    by_card: dict[str, uuid.UUID] = {}
+    if cards:
+        for card, pid in uow.session.execute(
+            select(Player.loyalty_card_number, Player.id).where(
+                Player.casino_id == casino_id, Player.loyalty_card_number.in_(cards)
+            )
+        ):
+            if card is not None:
+                by_card[card] = pid
+    by_person: _Known = {}
+    if emails:
+        for pid, email, born, card in uow.session.execute(
+            select(Player.id, Player.email, Player.date_of_birth, Player.loyalty_card_number)
+            .where(Player.casino_id == casino_id, Player.email.in_(emails))
+            .order_by(Player.created_at, Player.id)
+        ):
+            if email is not None:
+                by_person.setdefault((email, born), []).append((pid, card))
+    return by_card, by_person
+
+
+def _identify(
+    row: ImportRow, by_card: dict[str, uuid.UUID], by_person: _Known
+) -> tuple[ImportOutcome, str | None, uuid.UUID | None]:
+    """One row's outcome by exact identity; CREATED means no player is this row's person."""
+    if row.status is ImportRowStatus.ERROR:
+        first = row.errors[0]["reason"] if row.errors else "the row has errors"
+        more = f" (and {len(row.errors) - 1} more)" if len(row.errors) > 1 else ""
+        return ImportOutcome.SKIPPED, f"not staged: {first}{more}", None
+    card = row.loyalty_card_number
+    if card and card in by_card:
+        return ImportOutcome.LINKED, "matched by loyalty card number", by_card[card]
+    if row.email:
+        matches = by_person.get((row.email, row.date_of_birth), [])
+        if len(matches) > 1:
+            reason = f"ambiguous: {len(matches)} players have this e-mail and date of birth"
+            return ImportOutcome.SKIPPED, reason, None
+        if matches:
+            pid, their_card = matches[0]
+            if card and their_card and their_card != card:
+                reason = (
+                    "conflict: the player with this e-mail and date of birth holds card"
+                    f" {their_card}, not {card}"
+                )
+                return ImportOutcome.SKIPPED, reason, None
+            return ImportOutcome.LINKED, "matched by e-mail and date of birth", pid
+    return ImportOutcome.CREATED, None, None
+
+
+def _new_player(
+    player_id: uuid.UUID, casino_id: uuid.UUID, row: ImportRow, now: datetime
+) -> dict[str, Any]:
+    """A player from a staged row: every field was checked by enrolment's rules at staging."""
+    return {
+        "id": player_id,
+        "casino_id": casino_id,
+        "first_name": row.first_name,
+        "last_name": row.last_name,
+        "date_of_birth": row.date_of_birth,
+        "email": row.email,
+        "phone": row.phone,
+        "loyalty_card_number": row.loyalty_card_number,
+        "created_at": now,
+    }
+
+
+# --- reading batches ----------------------------------------------------------------------
+
+
+def get_batch(uow: UnitOfWork, actor: Actor, batch_id: uuid.UUID) -> BatchInfo:
+    """One batch of the actor's casino (IMPORT_BATCH_NOT_FOUND for any other)."""
+    require(actor, Capability.IMPORT_RECONCILE)
+    with uow:
+        batch = uow.session.scalar(
+            select(ImportBatch).where(
+                ImportBatch.id == batch_id, ImportBatch.casino_id == actor.casino_id
+            )
+        )
+        if batch is None:
+            raise _not_found(str(batch_id))
+        return _info(batch)
+
+
+def find_batch(uow: UnitOfWork, actor: Actor, reference: str) -> BatchInfo:
+    """A batch by its id or an unambiguous start of it (as the CLI prints them)."""
+    require(actor, Capability.IMPORT_RECONCILE)
+    wanted = reference.strip().lower()
+    try:
+        return get_batch(uow, actor, uuid.UUID(wanted))
+    except ValueError:
+        pass
+    if len(wanted.replace("-", "")) < 4:
+        raise _not_found(reference)
+    with uow:
+        ids = uow.session.scalars(
+            select(ImportBatch.id).where(ImportBatch.casino_id == actor.casino_id)
+        ).all()
+    matches = [i for i in ids if str(i).startswith(wanted) or i.hex.startswith(wanted)]
+    if len(matches) != 1:
+        if matches:
+            raise DomainError(
+                ErrorCode.IMPORT_BATCH_NOT_FOUND,
+                f"{reference!r} starts {len(matches)} batch ids; give more of it.",
+            )
+        raise _not_found(reference)
+    return get_batch(uow, actor, matches[0])
+
+
+def list_batches(uow: UnitOfWork, actor: Actor, *, limit: int = 50) -> list[BatchInfo]:
+    """The casino's batches, newest first."""
+    require(actor, Capability.IMPORT_RECONCILE)
+    with uow:
+        batches = uow.session.scalars(
+            select(ImportBatch)
+            .where(ImportBatch.casino_id == actor.casino_id)
+            .order_by(ImportBatch.created_at.desc(), ImportBatch.id)
+            .limit(min(limit, PAGE_LIMIT))
+        ).all()
+        return [_info(b) for b in batches]
+
+
+def list_rows(
+    uow: UnitOfWork,
+    actor: Actor,
+    batch_id: uuid.UUID,
+    *,
+    after_row: int = 0,
+    limit: int = 200,
+    status: ImportRowStatus | None = None,
+    outcome: ImportOutcome | None = None,
+) -> RowPage:
+    """A page of a batch's rows in file order (keyset: pass ``next_after`` back)."""
+    require(actor, Capability.IMPORT_RECONCILE)
+    limit = max(1, min(limit, PAGE_LIMIT))
+    with uow:
+        _known(uow, actor, batch_id)
+        query = (
+            select(ImportRow)
+            .where(ImportRow.batch_id == batch_id, ImportRow.row_number > after_row)
+            .order_by(ImportRow.row_number)
+            .limit(limit + 1)
+        )
+        if status is not None:
+            query = query.where(ImportRow.status == status)
+        if outcome is not None:
+            query = query.where(ImportRow.outcome == outcome)
+        found = uow.session.scalars(query).all()
+        views = [_view(r) for r in found[:limit]]
+    more = len(found) > limit
+    return RowPage(rows=views, next_after=views[-1].row_number if more and views else None)
+
+
+def list_problems(
+    uow: UnitOfWork,
+    actor: Actor,
+    batch_id: uuid.UUID,
+    *,
+    after_row: int = 0,
+    limit: int = 500,
+) -> ProblemPage:
+    """Rows that did not stage, or that execution skipped, one line per reason."""
+    require(actor, Capability.IMPORT_RECONCILE)
+    limit = max(1, min(limit, PAGE_LIMIT))
+    with uow:
+        stored = uow.session.scalar(
+            select(ImportBatch.mapping).where(
+                ImportBatch.id == batch_id, ImportBatch.casino_id == actor.casino_id
+            )
+        )
+        if stored is None:
+            raise _not_found(str(batch_id))
+        mapping = ImportMapping.model_validate(stored)
+        found = uow.session.scalars(
+            select(ImportRow)
+            .where(
+                ImportRow.batch_id == batch_id,
+                ImportRow.row_number > after_row,
+                (ImportRow.status == ImportRowStatus.ERROR)
+                | (ImportRow.outcome == ImportOutcome.SKIPPED),
+            )
+            .order_by(ImportRow.row_number)
+            .limit(limit + 1)
+        ).all()
+        lines = [line for row in found[:limit] for line in _problem_lines(row, mapping)]
+        last = found[min(limit, len(found)) - 1].row_number if found else None
+    return ProblemPage(problems=lines, next_after=last if len(found) > limit else None)
+
+
+def iter_problems(uow: UnitOfWork, actor: Actor, batch_id: uuid.UUID) -> Iterator[ProblemLine]:
+    """Every problem line of a batch, a page at a time (constant memory)."""
+    after = 0
+    while True:
+        page = list_problems(uow, actor, batch_id, after_row=after, limit=PAGE_LIMIT)
+        yield from page.problems
+        if page.next_after is None:
+            return
+        after = page.next_after
+
+
+def write_problem_report(uow: UnitOfWork, actor: Actor, batch_id: uuid.UUID, out: TextIO) -> int:
+    """The error report as CSV (formula-injection safe); returns the number of lines."""
+    get_batch(uow, actor, batch_id)
+    out.write(write_rows(REPORT_HEADER, []))
+    count = 0
+    page: list[tuple[object, ...]] = []
+    for line in iter_problems(uow, actor, batch_id):
+        page.append((line.row_number, line.line_number, line.column, line.reason, line.value))
+        count += 1
+        if len(page) >= PAGE_LIMIT:
+            out.write(write_rows(None, page))
+            page = []
+    if page:
+        out.write(write_rows(None, page))
+    return count
+
+
+def _problem_lines(row: ImportRow, mapping: ImportMapping) -> list[ProblemLine]:
+    if row.status is ImportRowStatus.ERROR:
+        return [
+            ProblemLine(
+                row_number=row.row_number,
+                line_number=row.line_number,
+                column=e.get("column"),
+                reason=str(e.get("reason", "")),
+                value=row.raw_values.get(e["column"]) if e.get("column") else None,
+            )
+            for e in row.errors
+        ]
+    # Skipped by execution: a card conflict or an ambiguous e-mail + date of birth.
+    by_card = bool(row.outcome_reason and "card" in row.outcome_reason)
+    target = ImportField.LOYALTY_CARD_NUMBER if by_card else ImportField.EMAIL
+    return [
+        ProblemLine(
+            row_number=row.row_number,
+            line_number=row.line_number,
+            column=mapping.column_for(target),
+            reason=row.outcome_reason or "skipped",
+            value=row.loyalty_card_number if by_card else row.email,
+        )
+    ]
+
+
+def _view(row: ImportRow) -> RowView:
+    return RowView(
+        row_number=row.row_number,
+        line_number=row.line_number,
+        status=row.status,
+        problems=[RowProblem.model_validate(e) for e in row.errors],
+        raw_values=row.raw_values,
+        first_name=row.first_name,
+        last_name=row.last_name,
+        date_of_birth=row.date_of_birth,
+        email=row.email,
+        phone=row.phone,
+        loyalty_card_number=row.loyalty_card_number,
+        imported_tier=row.imported_tier,
+        imported_points_balance=row.imported_points_balance,
+        imported_last_activity_at=row.imported_last_activity_at,
+        outcome=row.outcome,
+        outcome_reason=row.outcome_reason,
+        player_id=row.player_id,
+    )
+
+
+def _known(uow: UnitOfWork, actor: Actor, batch_id: uuid.UUID) -> None:
+    found = uow.session.scalar(
+        select(ImportBatch.id).where(
+            ImportBatch.id == batch_id, ImportBatch.casino_id == actor.casino_id
+        )
+    )
+    if found is None:
+        raise _not_found(str(batch_id))
+
+
+def _lock(uow: UnitOfWork, actor: Actor, batch_id: uuid.UUID) -> ImportBatch:
+    batch = uow.session.scalar(
+        select(ImportBatch)
+        .where(ImportBatch.id == batch_id, ImportBatch.casino_id == actor.casino_id)
+        .with_for_update()
+    )
+    if batch is None:
+        raise _not_found(str(batch_id))
+    return batch
+
+
+def _not_found(reference: str) -> DomainError:
+    return DomainError(
+        ErrorCode.IMPORT_BATCH_NOT_FOUND, f"No import batch {reference} at this casino."
+    )
+
+
+def _info(batch: ImportBatch) -> BatchInfo:
+    return BatchInfo(
+        id=batch.id,
+        file_name=batch.file_name,
+        file_size=batch.file_size,
+        content_sha256=batch.content_sha256,
+        encoding=batch.encoding,
+        encoding_note=batch.encoding_note,
+        delimiter=batch.delimiter,
+        header=batch.header,
+        mapping=ImportMapping.model_validate(batch.mapping),
+        status=batch.status,
+        row_count=batch.row_count,
+        error_count=batch.error_count,
+        created_count=batch.created_count,
+        linked_count=batch.linked_count,
+        skipped_count=batch.skipped_count,
+        failure_reason=batch.failure_reason,
+        created_by=batch.created_by,
+        created_at=batch.created_at,
+        updated_at=batch.updated_at,
+        staged_at=batch.staged_at,
+        executed_by=batch.executed_by,
+        executed_at=batch.executed_at,
+    )
+
+
+def _emit(progress: ProgressCallback | None, report: ImportProgress) -> None:
+    if progress is not None:
+        progress(report)
