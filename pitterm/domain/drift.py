@@ -14,13 +14,16 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import (
+    CTE,
     ColumnElement,
+    ScalarSelect,
     Subquery,
     case,
     func,
     insert,
     literal,
     select,
+    true,
     update,
 )
 
@@ -222,7 +225,7 @@ def drill_down(uow: UnitOfWork, actor: Actor, player_id: uuid.UUID, tolerance: i
         )
 
 
-def _accounts(actor: Actor, player_id: uuid.UUID | None, fresh: Subquery | None = None) -> Subquery:
+def _accounts(actor: Actor, player_id: uuid.UUID | None, fresh: Subquery | None = None) -> CTE:
     """Per account: cached balance, ledger sum and count, drift — grouped in SQL.
 
     Without ``fresh`` the sums cover every entry; with it, they are the checkpoint's verified
@@ -263,19 +266,19 @@ def _accounts(actor: Actor, player_id: uuid.UUID | None, fresh: Subquery | None 
             )
             .outerjoin(fresh, fresh.c.player_id == PlayerLoyalty.player_id)
         )
+    # Materialised: the report reads it several times in one statement, computed once.
     return (
         base.with_only_columns(
             PlayerLoyalty.player_id.label("player_id"),
-            (Player.first_name + literal(" ") + Player.last_name).label("player_name"),
             PlayerLoyalty.current_balance.label("cached"),
             computed.label("computed"),
             entries.label("entries"),
             scanned.label("scanned"),
             (PlayerLoyalty.current_balance - computed).label("drift"),
         )
-        .join(Player, Player.id == PlayerLoyalty.player_id)
         .where(*accounts)
-        .subquery()
+        .cte("accounts")
+        .prefix_with("MATERIALIZED")
     )
 
 
@@ -299,45 +302,64 @@ def _fresh_entries(actor: Actor, since: datetime, until: datetime) -> Subquery:
 
 
 def _report(
-    uow: UnitOfWork, accounts: Subquery, tolerance: int, limit: int, kind: AuditKind
+    uow: UnitOfWork, accounts: CTE, tolerance: int, limit: int, kind: AuditKind
 ) -> AuditReport:
+    """Summary, extremes and the drifted accounts in one statement over the accounts CTE."""
     drift = accounts.c.drift
     size = func.abs(drift)
-    checked, in_balance, minor, material, highest, lowest, scanned = uow.session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(case((size <= tolerance, 1), else_=0)), 0),
-            func.coalesce(
-                func.sum(case(((size > tolerance) & (size <= 10 * tolerance), 1), else_=0)), 0
-            ),
-            func.coalesce(func.sum(case((size > 10 * tolerance, 1), else_=0)), 0),
-            func.max(drift),
-            func.min(drift),
-            func.coalesce(func.sum(accounts.c.scanned), 0),
+    name = (Player.first_name + literal(" ") + Player.last_name).label("player_name")
+
+    def extreme(order: ColumnElement[int]) -> ScalarSelect[str]:
+        return (
+            select(name)
+            .join(accounts, accounts.c.player_id == Player.id)
+            .order_by(order, accounts.c.player_id)
+            .limit(1)
+            .scalar_subquery()
         )
-    ).one()
-    rows = uow.session.execute(
-        select(accounts)
+
+    summary = select(
+        func.count().label("checked"),
+        func.coalesce(func.sum(case((size <= tolerance, 1), else_=0)), 0).label("in_balance"),
+        func.coalesce(
+            func.sum(case(((size > tolerance) & (size <= 10 * tolerance), 1), else_=0)), 0
+        ).label("minor"),
+        func.coalesce(func.sum(case((size > 10 * tolerance, 1), else_=0)), 0).label("material"),
+        func.max(drift).label("highest"),
+        func.min(drift).label("lowest"),
+        func.coalesce(func.sum(accounts.c.scanned), 0).label("scanned"),
+        extreme(drift.desc()).label("highest_name"),
+        extreme(drift.asc()).label("lowest_name"),
+    ).subquery("summary")
+    top = (
+        select(accounts, name)
+        .join(Player, Player.id == accounts.c.player_id)
         .where(size > tolerance)
         .order_by(size.desc(), accounts.c.player_id)
         .limit(limit)
+        .subquery("top")
+    )
+    rows = uow.session.execute(
+        select(summary, top)
+        .select_from(summary.outerjoin(top, true()))
+        .order_by(func.abs(top.c.drift).desc(), top.c.player_id)
     ).all()
-    positive = _extreme(uow, accounts, highest) if highest and highest > 0 else None
-    negative = _extreme(uow, accounts, lowest) if lowest and lowest < 0 else None
+    first = rows[0]
+    highest, lowest = first.highest, first.lowest
     return AuditReport(
         as_of=uow.now(),
         kind=kind,
-        scanned_entries=int(scanned),
+        scanned_entries=int(first.scanned),
         summary=DriftSummary(
             tolerance=tolerance,
-            accounts_checked=checked,
-            in_balance=in_balance,
-            minor=minor,
-            material=material,
-            largest_positive=highest if positive else None,
-            largest_positive_account=positive,
-            largest_negative=lowest if negative else None,
-            largest_negative_account=negative,
+            accounts_checked=first.checked,
+            in_balance=first.in_balance,
+            minor=first.minor,
+            material=first.material,
+            largest_positive=highest if highest and highest > 0 else None,
+            largest_positive_account=first.highest_name if highest and highest > 0 else None,
+            largest_negative=lowest if lowest and lowest < 0 else None,
+            largest_negative_account=first.lowest_name if lowest and lowest < 0 else None,
         ),
         accounts=[
             DriftedAccount(
@@ -350,6 +372,7 @@ def _report(
                 entries=row.entries,
             )
             for row in rows
+            if row.player_id is not None
         ],
     )
 
@@ -407,16 +430,6 @@ def _write_checkpoints(
         uow.session.execute(insert(DriftCheckpoint), new)
     if known:  # ORM bulk UPDATE by primary key: one executemany
         uow.session.execute(update(DriftCheckpoint), known)
-
-
-def _extreme(uow: UnitOfWork, accounts: Subquery, value: int) -> str | None:
-    name = uow.session.scalar(
-        select(accounts.c.player_name)
-        .where(accounts.c.drift == value)
-        .order_by(accounts.c.player_id)
-        .limit(1)
-    )
-    return None if name is None else str(name)
 
 
 def _check_tolerance(tolerance: int) -> None:
