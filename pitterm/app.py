@@ -33,9 +33,11 @@ from pitterm.screens.admin import AdminScreen
 from pitterm.screens.audit import AuditScreen
 from pitterm.screens.base import DemoLoginRow, ModeScreen, TerminalSession
 from pitterm.screens.floor import FloorScreen
+from pitterm.screens.import_screen import ImportScreen
 from pitterm.screens.lock import LockScreen
 from pitterm.screens.not_built import NotBuiltScreen
 from pitterm.screens.player import PlayerScreen
+from pitterm.screens.promo import PromoScreen
 from pitterm.screens.sign_in import SignInScreen
 
 SIGN_IN = "sign_in"
@@ -83,7 +85,7 @@ MODE_SPECS: tuple[ModeSpec, ...] = (
         "Promo",
         "f4",
         _PROMO,
-        _not_built("promo", "Promo", _PROMO),
+        PromoScreen,
         frozenset({Capability.ISSUE_COUPON, Capability.MANAGE_PROMO}),
     ),
     ModeSpec(
@@ -91,7 +93,7 @@ MODE_SPECS: tuple[ModeSpec, ...] = (
         "Import",
         "f5",
         _IMPORT,
-        _not_built("import", "Import", _IMPORT),
+        ImportScreen,
         frozenset({Capability.IMPORT_RECONCILE}),
     ),
     ModeSpec(

@@ -58,6 +58,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     db_commands.add_parser("current", help="print the database's and the code's schema revision")
 
+    casino = commands.add_parser("casino", help="casinos (an owner's job, before any sign-in)")
+    casino_commands = casino.add_subparsers(dest="casino_command", metavar="ACTION", required=True)
+    add = casino_commands.add_parser(
+        "add",
+        help="create a casino and its first admin",
+        epilog="The admin's PIN is read from $PITTERM_PIN, else asked for. Run it as the"
+        " database owner (not the terminals' application role).",
+    )
+    add.add_argument("code", help="short casino code, e.g. BELLA (what PITTERM_CASINO names)")
+    add.add_argument("name", help="the casino's name")
+    add.add_argument("--time-zone", default="America/Los_Angeles", help="IANA time zone")
+    add.add_argument("--admin-code", required=True, help="the first admin's staff code")
+    add.add_argument("--admin-name", required=True, help="the first admin's name")
+    casino_commands.add_parser("list", help="list the casinos in the database")
+
     drift = commands.add_parser("drift", help="ledger drift checks")
     drift_commands = drift.add_subparsers(dest="drift_command", metavar="ACTION", required=True)
     check = drift_commands.add_parser(
@@ -91,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _db(settings, args.db_command)
     if args.command == "import":
         return _import(settings, args)
+    if args.command == "casino":
+        return _casino(settings, args)
     if args.command == "drift":
         return _drift_check(args.ledger, args.balances, args.tolerance, as_json=args.json)
     return _run(settings, startup_probe=args.startup_probe)
@@ -172,6 +189,43 @@ def _drift_check(ledger: Path, balances: Path, tolerance: int, *, as_json: bool)
                 print(f"{'':<{width}}  {account.explanation}")
     worst = summary.worst
     return {DriftClass.IN_BALANCE: 0, DriftClass.MINOR: 1, DriftClass.MATERIAL: 2}[worst]
+
+
+def _casino(settings: Settings, args: argparse.Namespace) -> int:
+    import getpass
+    import os
+
+    from pitterm.domain import auth, casinos
+    from pitterm.domain.database import Database
+    from pitterm.domain.errors import DomainError
+    from pitterm.domain.validation import parse
+
+    database = Database.from_url(settings.effective_url)
+    try:
+        if args.casino_command == "list":
+            for info in auth.list_casinos(database.uow()):
+                print(f"{info.code:<16} {info.name}")
+            return 0
+        pin = os.environ.get("PITTERM_PIN") or getpass.getpass(f"PIN for {args.admin_code}: ")
+        try:
+            # Everything is checked before anything is written: no casino without its admin.
+            admin = parse(
+                casinos.NewStaff,
+                {"code": args.admin_code, "name": args.admin_name, "role": "admin", "pin": pin},
+            )
+            new = parse(
+                casinos.NewCasino,
+                {"code": args.code, "name": args.name, "time_zone": args.time_zone},
+            )
+            info = casinos.create_casino(database.uow(), new)
+            casinos.bootstrap_admin(database.uow(), info.id, admin)
+        except DomainError as error:
+            print(str(error), file=sys.stderr)
+            return 1
+        print(f"Casino {info.code} created, with admin {args.admin_code.upper()}.")
+        return 0
+    finally:
+        database.dispose()
 
 
 def _run(settings: Settings, *, startup_probe: bool) -> int:

@@ -15,17 +15,30 @@ programs, a staged import) can be added beside them.
 from __future__ import annotations
 
 import random
+import tempfile
 import unicodedata
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from pitterm.domain import audit, auth, cash, casinos, loyalty, slips, visits
+from pitterm.domain import (
+    audit,
+    auth,
+    cash,
+    casinos,
+    imports,
+    loyalty,
+    promo,
+    promo_numbers,
+    slips,
+    visits,
+)
 from pitterm.domain.accrual import PolicySnapshot, accrue
 from pitterm.domain.actor import Actor
 from pitterm.domain.auth import CasinoInfo
@@ -43,6 +56,7 @@ from pitterm.domain.enums import (
     VisitStatus,
 )
 from pitterm.domain.gaming_day import gaming_day
+from pitterm.domain.promo_rules import PromoType
 from pitterm.domain.tables import (
     LoyaltyLedger,
     Player,
@@ -71,8 +85,10 @@ __all__ = [
     "seed_live_floor",
     "seed_play_history",
     "seed_players",
+    "seed_promo",
     "seed_recent_comps",
     "seed_staff",
+    "seed_staged_import",
 ]
 
 PLAYERS_PER_CASINO = 180
@@ -295,6 +311,8 @@ class SeededCasino:
     table_ids: dict[str, uuid.UUID] = field(default_factory=dict)
     staff_ids: dict[str, uuid.UUID] = field(default_factory=dict)
     player_ids: list[uuid.UUID] = field(default_factory=list)
+    signed_in: dict[StaffRole, Actor] = field(default_factory=dict)
+    """One real sign-in per role: each PIN check is a deliberate scrypt cost."""
 
 
 def seed(database: Database) -> None:
@@ -308,8 +326,11 @@ def seed(database: Database) -> None:
         seed_play_history(database, seeded)
         seed_recent_comps(database, seeded)
         seed_live_floor(database, seeded)
+        seed_promo(database, seeded)
         if spec.code == DRIFT_CASINO:
             seed_drifted_accounts(database, seeded)
+        if spec.code == IMPORT_CASINO:
+            seed_staged_import(database, seeded)
 
 
 def seed_casino(database: Database, spec: DemoCasino) -> SeededCasino:
@@ -883,6 +904,125 @@ def seed_live_floor(database: Database, seeded: SeededCasino) -> None:
             )
 
 
+def seed_promo(database: Database, seeded: SeededCasino) -> None:
+    """Promo programs of every type and status, coupons in every status, and a busy shift.
+
+    A quiet trailing week (one to three coupons in this shift's hours each day) against a
+    dozen coupons this shift, two of them voided or replaced and two expiring within a day,
+    so the shift dashboard raises its alerts. Numbers are typed from the casino's seeded
+    random stream, so two seeded databases hold the same coupons.
+    """
+    rng = seeded.rng
+    boss = _sign_in(database, seeded, StaffRole.PIT_BOSS)
+    now = database.clock.now()
+    shift_start = promo.issuance_by_hour(database.reader(boss), boss).start
+
+    def at(moment: datetime) -> Database:
+        return Database(database.engine, FixedClock(moment))
+
+    def program(
+        name: str, kind: PromoType, start: datetime, end: datetime, *, activate: bool = True
+    ) -> promo.ProgramView:
+        saved = promo.create_program(
+            at(start).uow(boss),
+            boss,
+            promo.NewProgram(
+                name=name,
+                promo_type=kind,
+                start_at=start,
+                end_at=end,
+                terms=f"{kind.label} for rated players; one per visit.",
+                idempotency_key=_uuid(rng),
+            ),
+        ).program
+        if not activate:
+            return saved
+        return promo.activate_program(
+            at(start).uow(boss),
+            boss,
+            promo.ProgramCommand(program_id=saved.id, idempotency_key=_uuid(rng)),
+        ).program
+
+    def issue(
+        source: promo.ProgramView, moment: datetime, expires: datetime | None = None
+    ) -> promo.CouponView:
+        face = rng.choice((1_000, 2_500, 5_000, 10_000))
+        player = rng.choice(seeded.player_ids) if rng.random() < 0.7 else None
+        return promo.issue_coupon(
+            at(moment).uow(boss),
+            boss,
+            promo.IssueCoupon(
+                program_id=source.id,
+                face_value_cents=face,
+                required_match_wager_cents=face if source.promo_type is PromoType.MATCH_PLAY else 0,
+                player_id=player,
+                expires_at=expires,
+                validation_number=promo_numbers.generate(source.promo_type.prefix, rng).text,
+                idempotency_key=_uuid(rng),
+            ),
+        ).coupon
+
+    month_ago, ahead = now - timedelta(days=30), now + timedelta(days=30)
+    match = program("Weekend Match Play", PromoType.MATCH_PLAY, month_ago, ahead)
+    free_bet = program("High Roller Free Bet", PromoType.FREE_BET, month_ago, ahead)
+    nonneg = program("Slot Club Nonnegotiable", PromoType.NONNEGOTIABLE, month_ago, ahead)
+    program(
+        "Holiday Chip Giveaway",
+        PromoType.OTHER,
+        now - timedelta(days=1),
+        now + timedelta(days=45),
+        activate=False,
+    )
+    october = program("October Match Play", PromoType.MATCH_PLAY, now - timedelta(days=60), ahead)
+    # October's coupons, issued seven weeks ago, expired three weeks ago.
+    for day in (49, 48, 47):
+        issue(october, now - timedelta(days=day), now - timedelta(days=21))
+    promo.end_program(
+        at(now - timedelta(days=20)).uow(boss),
+        boss,
+        promo.ProgramCommand(program_id=october.id, idempotency_key=_uuid(rng)),
+    )
+    # A quiet trailing week: this shift's hours, one to three coupons a day.
+    offset = now - shift_start
+    for day in range(7, 0, -1):
+        for _ in range(rng.randint(1, 3)):
+            moment = now - timedelta(days=day) - offset * rng.random()
+            issue(rng.choice((match, match, free_bet, nonneg)), moment)
+    # This shift: a dozen coupons, spread from the shift's start until a minute ago.
+    span = max(offset - timedelta(minutes=1), timedelta(0))
+    current = [
+        issue(rng.choice((match, match, free_bet, nonneg)), shift_start + span * (i + 1) / 13)
+        for i in range(12)
+    ]
+    soon = now + timedelta(hours=rng.randint(6, 20))
+    for _ in range(2):
+        issue(match, shift_start + span / 2, soon)
+    later = now - min(offset, timedelta(seconds=30)) / 2
+    promo.void_coupon(
+        at(later).uow(boss),
+        boss,
+        promo.VoidCoupon(
+            coupon_id=current[1].id, reason="Misprinted amount", idempotency_key=_uuid(rng)
+        ),
+    )
+    promo.replace_coupon(
+        at(later).uow(boss),
+        boss,
+        promo.ReplaceCoupon(
+            coupon_id=current[2].id,
+            reason="Patron tore the coupon",
+            validation_number=promo_numbers.generate(current[2].promo_type.prefix, rng).text,
+            idempotency_key=_uuid(rng),
+        ),
+    )
+    promo.pause_program(
+        at(later).uow(boss),
+        boss,
+        promo.ProgramCommand(program_id=nonneg.id, idempotency_key=_uuid(rng)),
+    )
+    promo.expire_due(database.uow(boss), boss)
+
+
 def seed_drifted_accounts(database: Database, seeded: SeededCasino) -> None:
     """Break a few cached balances on purpose, one kind each pair, for Audit training.
 
@@ -937,11 +1077,143 @@ def _entries_by_player(
 
 
 def _sign_in(database: Database, seeded: SeededCasino, role: StaffRole) -> Actor:
-    member = next(m for m in seeded.spec.staff if m.role is role)
-    return auth.sign_in(
-        database.uow(Scope(seeded.casino.id)), auth.parse_credentials(member.code, member.pin)
-    )
+    if role not in seeded.signed_in:
+        member = next(m for m in seeded.spec.staff if m.role is role)
+        seeded.signed_in[role] = auth.sign_in(
+            database.uow(Scope(seeded.casino.id)), auth.parse_credentials(member.code, member.pin)
+        )
+    return seeded.signed_in[role]
 
 
 def _uuid(rng: random.Random) -> uuid.UUID:
     return uuid.UUID(int=rng.getrandbits(128), version=4)
+
+
+# --- a staged import (BELLA) --------------------------------------------------------------
+
+IMPORT_CASINO = "BELLA"
+"""The casino whose loyalty manager has a legacy vendor export staged, not yet executed."""
+VENDOR_TIERS = ("Gold+", "Platinum Elite", "Bronze", "SILVER", "Black Card")
+"""The legacy vendor's tier labels, kept verbatim on the staged rows for reconciliation."""
+VENDOR_HEADER = (
+    "Member No",
+    "Given Name",
+    "Surname",
+    "Birth Date",
+    "E-mail",
+    "Mobile",
+    "Club Level",
+    "Points Bal",
+    "Last Visit",
+)
+VENDOR_MAPPING: dict[str, Any] = {
+    "columns": {
+        "Member No": "loyalty_card_number",
+        "Given Name": "first_name",
+        "Surname": "last_name",
+        "Birth Date": "date_of_birth",
+        "E-mail": "email",
+        "Mobile": "phone",
+        "Club Level": "imported_tier",
+        "Points Bal": "imported_points_balance",
+        "Last Visit": "imported_last_activity_at",
+    },
+    "date_formats": ["%d/%m/%Y"],
+}
+VENDOR_FILE = "legacy-club-export.csv"
+
+
+def seed_staged_import(database: Database, seeded: SeededCasino) -> None:
+    """Stage a legacy vendor's loyalty export as the loyalty manager; leave it STAGED.
+
+    About sixty rows: some are this casino's players again (by card, or by e-mail and birth
+    date), most are new; vendor tier labels, points balances, last visits recent, stale or
+    missing; and a few bad rows (an impossible date, negative points, neither card nor
+    e-mail, a spreadsheet formula for a name) for the error list. The file is written to a
+    temporary folder and removed once staged: the batch keeps its rows, not the file.
+    """
+    manager = _sign_in(database, seeded, StaffRole.LOYALTY_MANAGER)
+    with TemporaryFolder() as folder:
+        path = folder / VENDOR_FILE
+        with database.reader(Scope(seeded.casino.id)) as uow:
+            today = uow.now().date()
+            known = uow.session.execute(
+                select(
+                    Player.first_name,
+                    Player.last_name,
+                    Player.date_of_birth,
+                    Player.email,
+                    Player.loyalty_card_number,
+                )
+                .where(Player.id.in_(seeded.player_ids[:40]))
+                .order_by(Player.loyalty_card_number)
+            ).all()
+        rows = vendor_rows(seeded.rng, today, [tuple(k) for k in known])
+        with path.open("w", encoding="utf-8", newline="") as out:
+            out.write(",".join(VENDOR_HEADER) + "\r\n")
+            out.writelines(",".join(_quoted(c) for c in row) + "\r\n" for row in rows)
+        imports.stage_file(database.uow(manager), manager, path, VENDOR_MAPPING)
+
+
+class TemporaryFolder(tempfile.TemporaryDirectory[str]):
+    """A temporary directory as a Path."""
+
+    def __enter__(self) -> Path:  # type: ignore[override]
+        return Path(super().__enter__())
+
+
+def vendor_rows(rng: random.Random, today: date, known: list[tuple[Any, ...]]) -> list[list[str]]:
+    """The vendor export's rows: 10 known by card, 5 by e-mail + DOB, 44 new, 4 bad."""
+
+    def day(value: date | None) -> str:
+        return "" if value is None else value.strftime("%d/%m/%Y")
+
+    def loyalty_cells() -> list[str]:
+        last_visit: date | None
+        roll = rng.random()
+        if roll < 0.55:
+            last_visit = today - timedelta(days=rng.randint(1, 120))
+        elif roll < 0.85:
+            last_visit = today - timedelta(days=rng.randint(400, 1500))  # stale
+        else:
+            last_visit = None  # unknown
+        return [rng.choice(VENDOR_TIERS), str(rng.randint(0, 250) * 100), day(last_visit)]
+
+    rows: list[list[str]] = []
+    by_card = known[:10]
+    by_email = [k for k in known[10:] if k[3]][:5]
+    for first, last, born, _email, card in by_card:
+        rows.append([card, first, last, day(born), "", "", *loyalty_cells()])
+    for first, last, born, email, _card in by_email:
+        rows.append(["", first, last, day(born), email, "", *loyalty_cells()])
+    cards = rng.sample(range(100_000, 1_000_000), 44)
+    for n, card in enumerate(cards):
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        born = _date_of_birth(rng, today)
+        email = f"{_ascii(first)}.{_ascii(last)}{n}@legacy-club.example.com"
+        phone = f"702555{rng.randint(0, 9999):04d}" if rng.random() < 0.7 else ""
+        rows.append([f"LC{card}", first, last, day(born), email, phone, *loyalty_cells()])
+    rows += [
+        ["LC000101", "Nadia", "Petrov", "31/02/1980", "", "", "Gold+", "900", ""],
+        ["LC000102", "Tomas", "Reyes", "14/06/1972", "", "", "SILVER", "-250", day(today)],
+        ["", "Walter", "Brooks", "02/09/1958", "", "7025550199", "Bronze", "0", ""],
+        [
+            "LC000104",
+            '=HYPERLINK("http://example.com","Click")',
+            "Hacker",
+            "01/01/1990",
+            "",
+            "",
+            "Black Card",
+            "5000",
+            "",
+        ],
+    ]
+    rng.shuffle(rows)
+    return rows
+
+
+def _quoted(cell: str) -> str:
+    if any(ch in cell for ch in ',"\r\n'):
+        return '"' + cell.replace('"', '""') + '"'
+    return cell

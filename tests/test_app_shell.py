@@ -201,11 +201,11 @@ async def test_unbuilt_modes_say_so(sqlite_database: Database) -> None:
     app = make_app(sqlite_database)
     async with app.run_test(size=SIZE) as pilot:
         await sign_in_as(pilot, StaffRole.LOYALTY_MANAGER)
-        await pilot.press("f5")
+        await pilot.press("f6")
         await settle(pilot)
         assert isinstance(app.screen, NotBuiltScreen)
         text = str(app.screen.query_one(".not-built-title", Static).content)
-        assert text == "Import mode is not built yet in this version of pitterm."
+        assert text == "Reconcile mode is not built yet in this version of pitterm."
 
 
 @drive

@@ -184,9 +184,11 @@ class TestShell:
     """What spans the modes: a mode not built yet, and the idle lock."""
 
     def test_mode_not_built(self, snap_compare: SnapCompare, app: PitApp) -> None:
-        """The Promo mode says plainly that it is not built yet."""
+        """The Reconcile mode says plainly that it is not built yet."""
         assert snap_compare(
-            app, terminal_size=SIZE, run_before=before(as_role(StaffRole.PIT_BOSS), keys("f4"))
+            app,
+            terminal_size=SIZE,
+            run_before=before(as_role(StaffRole.LOYALTY_MANAGER), keys("f6")),
         )
 
     def test_lock_screen(self, snap_compare: SnapCompare, app: PitApp) -> None:

@@ -14,8 +14,9 @@ from sqlalchemy import func, inspect, select
 
 import db
 from pitterm.cli import main
-from pitterm.domain import casinos
-from pitterm.domain.database import Database, make_engine
+from pitterm.domain import auth, casinos
+from pitterm.domain.database import Database, Scope, make_engine
+from pitterm.domain.enums import StaffRole
 from pitterm.domain.tables import Casino, Player
 from tests.conftest import PostgresCluster
 
@@ -237,3 +238,59 @@ def _pip(*args: str) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_casino_add_creates_a_casino_and_its_first_admin(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'prod.sqlite3'}"
+    assert main(["--db", url, "db", "upgrade"]) == 0
+    monkeypatch.setenv("PITTERM_PIN", "12")  # too short: refused, nothing written
+    assert (
+        main(
+            [
+                "--db",
+                url,
+                "casino",
+                "add",
+                "LAKE",
+                "Lakeside",
+                "--admin-code",
+                "A1",
+                "--admin-name",
+                "Ann Admin",
+            ]
+        )
+        == 1
+    )
+    assert "pin" in capsys.readouterr().err
+    monkeypatch.setenv("PITTERM_PIN", "4321")
+    assert (
+        main(
+            [
+                "--db",
+                url,
+                "casino",
+                "add",
+                "LAKE",
+                "Lakeside",
+                "--time-zone",
+                "America/Chicago",
+                "--admin-code",
+                "A1",
+                "--admin-name",
+                "Ann Admin",
+            ]
+        )
+        == 0
+    )
+    assert main(["--db", url, "casino", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "Casino LAKE created, with admin A1." in out and "LAKE" in out.splitlines()[-1]
+    database = Database.from_url(url)
+    try:
+        [casino] = auth.list_casinos(database.uow())
+        actor = auth.sign_in(database.uow(Scope(casino.id)), auth.parse_credentials("A1", "4321"))
+        assert actor.role is StaffRole.ADMIN
+    finally:
+        database.dispose()

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 import db
 from pitterm import demo
-from pitterm.domain import cash
+from pitterm.domain import cash, promo
 from pitterm.domain.auth import CasinoInfo
 from pitterm.domain.clock import FixedClock
 from pitterm.domain.ctr import CtrStatus
@@ -29,6 +29,8 @@ from pitterm.domain.enums import (
     VisitKind,
     VisitStatus,
 )
+from pitterm.domain.import_status import ImportBatchStatus, ImportRowStatus
+from pitterm.domain.promo_rules import CouponStatus, ProgramStatus, PromoType
 from pitterm.domain.tables import (
     AuditLog,
     Casino,
@@ -36,6 +38,8 @@ from pitterm.domain.tables import (
     CompItem,
     GameSettings,
     GamingTable,
+    ImportBatch,
+    ImportRow,
     LoyaltyLedger,
     Player,
     PlayerLoyalty,
@@ -256,6 +260,50 @@ def test_seeding_is_audited(seeded: Database) -> None:
         assert actions[casino_id, "game_settings.created"] >= 4
 
 
+def test_bella_has_a_staged_vendor_import_with_a_few_error_rows(seeded: Database) -> None:
+    with seeded.reader() as uow:
+        [(casino_code, batch_id, status, file_name, row_count, error_count, by_role)] = (
+            uow.session.execute(
+                select(
+                    Casino.code,
+                    ImportBatch.id,
+                    ImportBatch.status,
+                    ImportBatch.file_name,
+                    ImportBatch.row_count,
+                    ImportBatch.error_count,
+                    Staff.role,
+                )
+                .join(Casino, Casino.id == ImportBatch.casino_id)
+                .join(Staff, Staff.id == ImportBatch.created_by)
+            ).all()
+        )
+        tiers = set(
+            uow.session.scalars(
+                select(ImportRow.imported_tier).where(ImportRow.imported_tier.is_not(None))
+            )
+        )
+        reasons = [
+            problem["reason"]
+            for errors in uow.session.scalars(
+                select(ImportRow.errors).where(ImportRow.status == ImportRowStatus.ERROR)
+            )
+            for problem in errors
+        ]
+        outcomes = uow.session.scalar(
+            select(func.count()).select_from(ImportRow).where(ImportRow.outcome.is_not(None))
+        )
+    assert casino_code == demo.IMPORT_CASINO and by_role is StaffRole.LOYALTY_MANAGER
+    assert status is ImportBatchStatus.STAGED and file_name == demo.VENDOR_FILE
+    assert 40 <= row_count <= 80 and error_count == len(reasons) == 4
+    assert tiers == set(demo.VENDOR_TIERS)
+    assert any("not a real date" in r for r in reasons)
+    assert any("cannot be negative" in r for r in reasons)
+    assert any("formula" in r for r in reasons)
+    assert any("card number or an e-mail" in r for r in reasons)
+    assert outcomes == 0  # staged only: a trainer executes it
+    assert batch_id is not None
+
+
 def test_every_demo_login_signs_in_with_its_role(seeded: Database) -> None:
     with seeded.reader() as uow:
         casinos = {
@@ -307,3 +355,34 @@ def test_seeding_is_deterministic(tmp_path: Path) -> None:
     finally:
         first.dispose()
         second.dispose()
+
+
+def test_promo_programs_coupons_and_an_alert_in_every_casino(seeded: Database) -> None:
+    """Every program type and status, every coupon status, and a raised shift alert."""
+    for casino in demo.DEMO_CASINOS:
+        boss = next(m for m in casino.staff if m.role is StaffRole.PIT_BOSS)
+        info = seeded_casino(seeded, casino.code)
+        actor = signed_in(seeded, info, boss.code, boss.pin)
+        programs = promo.programs(seeded.reader(actor), actor)
+        assert {p.promo_type for p in programs} == set(PromoType)
+        assert {p.status for p in programs} == set(ProgramStatus)
+        statuses: Counter[CouponStatus] = Counter()
+        cursor: str | None = None
+        while True:
+            page = promo.inventory(seeded.reader(actor), actor, None, cursor, 200)
+            statuses.update(c.status for c in page.rows)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        assert set(statuses) == set(CouponStatus), statuses
+        lens = promo.shift_lens(seeded.reader(actor), actor)
+        assert lens.alerts.alerts, lens.alerts
+        assert lens.shift.total.window.issued_count >= 12
+
+
+def seeded_casino(database: Database, code: str) -> CasinoInfo:
+    with database.reader() as uow:
+        row = uow.session.execute(
+            select(Casino.id, Casino.code, Casino.name).where(Casino.code == code)
+        ).one()
+    return CasinoInfo(id=row.id, code=row.code, name=row.name)

@@ -488,3 +488,44 @@ class TestCash:
                 idempotency_key=key(),
             ),
         )
+
+
+def test_a_slip_without_a_usable_snapshot_cannot_accrue(backend: Database) -> None:
+    """LOYALTY_SNAPSHOT_MISSING: the close is refused and nothing is written."""
+    world = build_casino(backend)
+    pb = world.actor(StaffRole.PIT_BOSS)
+    slip = start(
+        backend, pb, open_visit(backend, pb, RATED, enrol(backend, pb)), world.table_ids[0]
+    )
+    with backend.uow(world.scope) as uow:
+        uow.session.execute(
+            update(RatingSlip).where(RatingSlip.id == slip).values(policy_snapshot={"game": "x"})
+        )
+        uow.commit()
+    expect(ErrorCode.LOYALTY_SNAPSHOT_MISSING, close, backend, pb, slip)
+    with backend.reader(world.scope) as uow:
+        assert uow.session.get_one(RatingSlip, slip).status is SlipStatus.OPEN
+    assert ledger_entries(backend, world.scope) == []
+
+
+def test_day_totals_sum_cash_in_and_out_separately(backend: Database) -> None:
+    world = build_casino(backend)
+    pb = world.actor(StaffRole.PIT_BOSS)
+    visit = open_visit(backend, pb, RATED, enrol(backend, pb))
+    ghost = open_visit(backend, pb, GHOST, description="cap")
+    for target, direction, cents in (
+        (visit, CashDirection.CASH_IN, 50_000),
+        (ghost, CashDirection.CASH_IN, 20_000),
+        (visit, CashDirection.CASH_OUT, 12_345),
+    ):
+        cash.record_cash(
+            backend.uow(pb),
+            pb,
+            cash.RecordCash(
+                visit_id=target, direction=direction, amount_cents=cents, idempotency_key=key()
+            ),
+        )
+    totals = cash.day_totals(backend.reader(pb), pb)
+    assert (totals.cash_in_cents, totals.cash_out_cents, totals.transactions) == (70_000, 12_345, 3)
+    other = build_casino(backend, "BETA")
+    assert cash.day_totals(backend.reader(other.admin), other.admin).transactions == 0

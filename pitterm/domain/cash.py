@@ -148,6 +148,58 @@ def record_cash(uow: UnitOfWork, actor: Actor, command: RecordCash) -> CashRecor
     )
 
 
+class CashTotals(BaseModel):
+    """The gaming day's cash movement, for showing beside (never inside) promo figures."""
+
+    model_config = ConfigDict(frozen=True)
+
+    gaming_day: date
+    cash_in_cents: int
+    cash_out_cents: int
+    transactions: int
+
+
+def day_totals(uow: UnitOfWork, actor: Actor, day: date | None = None) -> CashTotals:
+    require(actor, Capability.VIEW_FLOOR)
+    with uow:
+        day = day or current_gaming_day(uow, actor.casino_id)
+        cash_in, cash_out, count = uow.session.execute(
+            select(
+                func.coalesce(
+                    func.sum(
+                        case(
+                            (
+                                CashTransaction.direction == CashDirection.CASH_IN,
+                                CashTransaction.amount_cents,
+                            ),
+                            else_=0,
+                        )
+                    ),
+                    0,
+                ),
+                func.coalesce(
+                    func.sum(
+                        case(
+                            (
+                                CashTransaction.direction == CashDirection.CASH_OUT,
+                                CashTransaction.amount_cents,
+                            ),
+                            else_=0,
+                        )
+                    ),
+                    0,
+                ),
+                func.count(),
+            ).where(CashTransaction.casino_id == actor.casino_id, CashTransaction.gaming_day == day)
+        ).one()
+        return CashTotals(
+            gaming_day=day,
+            cash_in_cents=int(cash_in),
+            cash_out_cents=int(cash_out),
+            transactions=int(count),
+        )
+
+
 def compliance_day(uow: UnitOfWork, actor: Actor, day: date | None = None) -> ComplianceDay:
     """Patrons whose cash in or out is above the near-CTR line, and every MTL line, for a day."""
     require(actor, Capability.VIEW_FLOOR)

@@ -114,7 +114,7 @@ class FormModal(PitModal[ResultT | None]):
 
     def submit(self) -> None:
         """Validate the fields and call the service with ``call_service``."""
-        raise NotImplementedError
+        raise TypeError(f"{type(self).__name__} must define submit()")
 
     def call_service(self, call: Callable[[], CallT], done: Callable[[CallT], object]) -> None:
         """Run ``call`` in a thread worker; ``done(result)`` runs on the UI thread after."""
