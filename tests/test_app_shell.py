@@ -65,7 +65,9 @@ async def settle(pilot: Pilot[None]) -> None:
         await pilot.pause()
         busy = any(not worker.is_finished for worker in pilot.app.workers)
         quiet = 0 if busy else quiet + 1
-        if quiet == 2:
+        # Several quiet polls in a row: a worker's result may start the next worker (a card,
+        # then its ledger), and under load that hand-over takes more than one poll.
+        if quiet == 5:
             return
         await asyncio.sleep(0.01)
     raise AssertionError("workers still running after 5 s")

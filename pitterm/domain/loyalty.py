@@ -7,8 +7,6 @@ slips that earn it (pitterm.domain.slips).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
@@ -18,7 +16,7 @@ from typing import Any, TextIO
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, and_, or_, select, tuple_
 
-from pitterm.domain import audit, ledger
+from pitterm.domain import audit, cursors, ledger
 from pitterm.domain.actor import Actor
 from pitterm.domain.auth import Credentials, authenticate
 from pitterm.domain.capabilities import Capability, can, require
@@ -318,10 +316,19 @@ def history(
     where = where or LedgerFilter()
     limit = max(1, min(limit, 500))
     with uow:
-        rows = _history_rows(uow, actor, where, _decode(cursor) if cursor else None, limit + 1)
+        rows = _history_rows(
+            uow,
+            actor,
+            where,
+            cursors.decode(cursor, ErrorCode.LEDGER_CURSOR_INVALID) if cursor else None,
+            limit + 1,
+        )
     more = len(rows) > limit
     rows = rows[:limit]
-    return LedgerPage(rows=rows, next_cursor=_encode(rows[-1]) if more and rows else None)
+    return LedgerPage(
+        rows=rows,
+        next_cursor=cursors.encode(rows[-1].created_at, rows[-1].id) if more and rows else None,
+    )
 
 
 def export_history_csv(uow: UnitOfWork, actor: Actor, where: LedgerFilter, out: TextIO) -> int:
@@ -967,24 +974,6 @@ def _pages(uow: UnitOfWork, actor: Actor, where: LedgerFilter) -> Iterator[list[
             return
         yield rows
         after = (rows[-1].created_at, rows[-1].id)
-
-
-def _encode(row: LedgerRow) -> str:
-    raw = f"{row.created_at.isoformat()}|{row.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        stamp, entry = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        at = datetime.fromisoformat(stamp)
-        if at.tzinfo is None:
-            raise ValueError("naive")
-        return at, uuid.UUID(entry)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as error:
-        raise DomainError(
-            ErrorCode.LEDGER_CURSOR_INVALID, "That page cursor is not valid."
-        ) from error
 
 
 __all__ = [

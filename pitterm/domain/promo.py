@@ -35,8 +35,6 @@ Decisions this module makes (see also pitterm.domain.promo_rules):
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -57,7 +55,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from pitterm.domain import audit, promo_numbers, records
+from pitterm.domain import audit, cursors, promo_numbers, records
 from pitterm.domain.actor import Actor
 from pitterm.domain.capabilities import Capability, can, require
 from pitterm.domain.casinos import load_settings
@@ -869,12 +867,15 @@ def inventory(
     _require_view(actor)
     where = parse(CouponFilter, where or CouponFilter())
     limit = max(1, min(limit, 500))
-    after = _decode(cursor) if cursor else None
+    after = cursors.decode(cursor, ErrorCode.PROMO_CURSOR_INVALID) if cursor else None
     with uow:
         rows = _inventory_rows(uow, actor, where, after, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
-    return CouponPage(rows=rows, next_cursor=_encode(rows[-1]) if more and rows else None)
+    return CouponPage(
+        rows=rows,
+        next_cursor=cursors.encode(rows[-1].issued_at, rows[-1].id) if more and rows else None,
+    )
 
 
 INVENTORY_CSV_HEADER = (
@@ -1664,24 +1665,6 @@ def _csv_row(c: CouponView) -> list[object]:
 
 def _money(cents: int) -> str:
     return f"{cents // 100}.{cents % 100:02d}"
-
-
-def _encode(row: CouponView) -> str:
-    raw = f"{row.issued_at.isoformat()}|{row.id}".encode()
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def _decode(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        stamp, entry = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-        at = datetime.fromisoformat(stamp)
-        if at.tzinfo is None:
-            raise ValueError("naive")
-        return at, uuid.UUID(entry)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as error:
-        raise DomainError(
-            ErrorCode.PROMO_CURSOR_INVALID, "That page cursor is not valid."
-        ) from error
 
 
 __all__ = [

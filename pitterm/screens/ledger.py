@@ -32,7 +32,7 @@ from pitterm.domain.loyalty import Corrected, LedgerFilter, LedgerPage, LedgerRo
 from pitterm.domain.players import PlayerSummary
 from pitterm.screens.base import ModeScreen
 from pitterm.screens.corrections import ReverseModal
-from pitterm.screens.forms import FormModal
+from pitterm.screens.csv_export import CsvExportForm, Exported
 from pitterm.screens.player_picker import PlayerPicker
 from pitterm.widgets.ledger_text import describe_entry, local_time, reason_label
 from pitterm.widgets.points import delta
@@ -59,6 +59,18 @@ def ledger_cells(row: LedgerRow, time_zone: str | None, *, with_player: bool) ->
         row.note or "",
     ]
     return tuple(cells)
+
+
+def ledger_columns(table: DataTable[str], *, with_player: bool) -> None:
+    """The ledger's columns, at fixed widths: a table under a modal may not get to re-size
+    itself to its rows, so its look must not depend on when they arrived."""
+    table.add_column("When", key="when", width=16)
+    if with_player:
+        table.add_column("Player", key="player", width=22)
+    table.add_column("Reason", key="reason", width=14)
+    table.add_column("Points", key="points", width=10)
+    table.add_column("Staff", key="staff", width=6)
+    table.add_column("Note", key="note", width=48)
 
 
 def parse_day(text: str, field: str) -> date | None:
@@ -176,13 +188,7 @@ class LedgerScreen(ModeScreen):
 
     def _columns(self) -> None:
         self.grid.clear(columns=True)
-        self.grid.add_column("When", key="when")
-        if self.player is None:
-            self.grid.add_column("Player", key="player")
-        self.grid.add_column("Reason", key="reason")
-        self.grid.add_column("Points", key="points")
-        self.grid.add_column("Staff", key="staff")
-        self.grid.add_column("Note", key="note")
+        ledger_columns(self.grid, with_player=self.player is None)
 
     @work(
         thread=True,
@@ -307,7 +313,7 @@ class LedgerScreen(ModeScreen):
         time_zone = self.context.time_zone if self.context else None
         self.next_cursor = found.next_cursor
         self.rows = {str(row.id): row for row in found.rows}
-        self.grid.clear()
+        self._columns()  # fresh columns: clear() alone keeps widths sized for older rows
         for row in found.rows:
             self.grid.add_row(
                 *ledger_cells(row, time_zone, with_player=self.player is None), key=str(row.id)
@@ -390,53 +396,11 @@ class LedgerScreen(ModeScreen):
                 )
                 self._show_title(len(self.cursors), self.grid.row_count)
 
-        self.app.push_screen(ExportForm(self.where, default), exported)
-
-
-@dataclass(frozen=True)
-class Exported:
-    path: Path
-    rows: int
-
-
-class ExportForm(FormModal[Exported]):
-    """Ask where to write the CSV of the filtered ledger, then write it in a worker."""
-
-    TITLE = "Export the ledger to CSV"
-    DESCRIPTION = "Export the ledger to CSV"
-    FIELD_IDS: ClassVar[dict[str, str]] = {"path": "export-path"}
-
-    def __init__(self, where: LedgerFilter, default: Path) -> None:
-        super().__init__()
-        self.where = where
-        self.default = default
-
-    def compose_fields(self) -> ComposeResult:
-        yield Static(
-            "Every entry matching the current filters, newest first. Cells that a spreadsheet"
-            " would run as formulas are written as text.",
-            classes="dialog-body",
-        )
-        with Horizontal(classes="form-row"):
-            yield Label("File", classes="form-label")
-            yield Input(str(self.default), id="export-path")
-
-    def submit(self) -> None:
-        text = self.query_one("#export-path", Input).value.strip()
-        if not text:
-            raise ValueError("path: type where to write the file")
-        path = Path(text).expanduser()
-        if path.is_dir():
-            raise ValueError(f"path: {path} is a folder; add a file name")
-        if path.exists():
-            raise ValueError(f"path: {path} already exists; choose another name")
-        if not path.parent.is_dir():
-            raise ValueError(f"path: there is no folder {path.parent}")
         database, actor, where = self.session.database, self.session.signed_in(), self.where
-
-        def export() -> Exported:
-            with path.open("x", encoding="utf-8", newline="") as out:
-                rows = loyalty.export_history_csv(database.reader(actor), actor, where, out)
-            return Exported(path, rows)
-
-        self.call_service(export, self.dismiss)
+        form = CsvExportForm(
+            "Export the ledger to CSV",
+            "Every entry matching the current filters, newest first.",
+            default,
+            lambda out: loyalty.export_history_csv(database.reader(actor), actor, where, out),
+        )
+        self.app.push_screen(form, exported)

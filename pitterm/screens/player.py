@@ -28,7 +28,7 @@ from pitterm.screens.base import ModeScreen
 from pitterm.screens.comp_modal import CompModal
 from pitterm.screens.corrections import AdjustModal, ReverseModal
 from pitterm.screens.credit_modal import CreditModal
-from pitterm.screens.ledger import LedgerScreen, PlayerRef, ledger_cells
+from pitterm.screens.ledger import LedgerScreen, PlayerRef, ledger_cells, ledger_columns
 from pitterm.screens.player_picker import PlayerPicker
 from pitterm.widgets.ledger_text import local_time
 from pitterm.widgets.player_card import PlayerCardView
@@ -116,11 +116,7 @@ class PlayerScreen(ModeScreen):
         yield PlayerCardView()
         yield Static("Recent ledger", id="player-recent-title")
         table: DataTable[str] = DataTable(id="player-recent", cursor_type="row", zebra_stripes=True)
-        table.add_column("When", key="when")
-        table.add_column("Reason", key="reason")
-        table.add_column("Points", key="points")
-        table.add_column("Staff", key="staff")
-        table.add_column("Note", key="note")
+        ledger_columns(table, with_player=False)
         yield table
 
     def on_screen_resume(self) -> None:

@@ -41,7 +41,7 @@ from pitterm.domain.promo import (
 )
 from pitterm.domain.promo_rules import PROGRAM_TRANSITIONS, CouponStatus, ProgramAction
 from pitterm.screens.base import ModeScreen
-from pitterm.screens.forms import FormModal
+from pitterm.screens.csv_export import CsvExportForm, Exported
 from pitterm.screens.ledger import parse_day
 from pitterm.screens.promo_coupons import (
     CouponModal,
@@ -525,7 +525,14 @@ class PromoScreen(ModeScreen):
                 )
                 self._show_title(len(self.cursors), self.coupon_grid.row_count)
 
-        self.app.push_screen(InventoryExportForm(self.where, default), exported)
+        database, actor, where = self.session.database, self.session.signed_in(), self.where
+        form = CsvExportForm(
+            "Export the coupon inventory to CSV",
+            "Every coupon matching the current filters, newest first.",
+            default,
+            lambda out: promo.export_inventory_csv(database.reader(actor), actor, where, out),
+        )
+        self.app.push_screen(form, exported)
 
 
 def short_time(moment: datetime, time_zone: str | None) -> str:
@@ -535,52 +542,3 @@ def short_time(moment: datetime, time_zone: str | None) -> str:
 
 def _next_midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), zone)
-
-
-@dataclass(frozen=True)
-class Exported:
-    path: Path
-    rows: int
-
-
-class InventoryExportForm(FormModal[Exported]):
-    """Ask where to write the CSV of the filtered inventory, then write it in a worker."""
-
-    TITLE = "Export the coupon inventory to CSV"
-    DESCRIPTION = "Export the coupon inventory to CSV"
-    FIELD_IDS: ClassVar[dict[str, str]] = {"path": "promo-export-path"}
-
-    def __init__(self, where: CouponFilter, default: Path) -> None:
-        super().__init__()
-        self.where = where
-        self.default = default
-
-    def compose_fields(self) -> ComposeResult:
-        yield Static(
-            "Every coupon matching the current filters, newest first. Cells that a spreadsheet"
-            " would run as formulas are written as text.",
-            classes="dialog-body",
-        )
-        with Horizontal(classes="form-row"):
-            yield Label("File", classes="form-label")
-            yield Input(str(self.default), id="promo-export-path")
-
-    def submit(self) -> None:
-        text = self.query_one("#promo-export-path", Input).value.strip()
-        if not text:
-            raise ValueError("path: type where to write the file")
-        path = Path(text).expanduser()
-        if path.is_dir():
-            raise ValueError(f"path: {path} is a folder; add a file name")
-        if path.exists():
-            raise ValueError(f"path: {path} already exists; choose another name")
-        if not path.parent.is_dir():
-            raise ValueError(f"path: there is no folder {path.parent}")
-        database, actor, where = self.session.database, self.session.signed_in(), self.where
-
-        def export() -> Exported:
-            with path.open("x", encoding="utf-8", newline="") as out:
-                rows = promo.export_inventory_csv(database.reader(actor), actor, where, out)
-            return Exported(path, rows)
-
-        self.call_service(export, self.dismiss)
