@@ -11,12 +11,15 @@ import time
 from asyncio import AbstractEventLoop
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
+from importlib import import_module
 from typing import Any, ClassVar
 
 from textual import events, on, work
 from textual.app import App, AutopilotCallbackType, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -29,16 +32,12 @@ from pitterm.domain.database import Database
 from pitterm.domain.enums import StaffRole
 from pitterm.domain.errors import DomainError
 from pitterm.runtime import Runtime
-from pitterm.screens.admin import AdminScreen
-from pitterm.screens.audit import AuditScreen
-from pitterm.screens.base import DemoLoginRow, ModeScreen, TerminalSession
-from pitterm.screens.floor import FloorScreen
-from pitterm.screens.import_screen import ImportScreen
+from pitterm.screens.base import DemoLoginRow, ModeScreen, TerminalSession, show_clock_offset
+from pitterm.screens.help import HelpScreen, screen_actions
 from pitterm.screens.lock import LockScreen
-from pitterm.screens.not_built import NotBuiltScreen
-from pitterm.screens.player import PlayerScreen
-from pitterm.screens.promo import PromoScreen
 from pitterm.screens.sign_in import SignInScreen
+from pitterm.screens.trainer_clock import AdvanceClockModal
+from pitterm.widgets.training_banner import describe_offset
 
 SIGN_IN = "sign_in"
 """The mode of the sign-in screen: the only one open to nobody in particular."""
@@ -60,8 +59,19 @@ class ModeSpec:
         return not self.needs_any or any(can(role, capability) for capability in self.needs_any)
 
 
-def _not_built(name: str, title: str, purpose: str) -> Callable[[], Screen[None]]:
-    return partial(NotBuiltScreen, name, title, purpose)
+def _opened_later(module: str, name: str) -> Callable[[], Screen[None]]:
+    """A mode's screen class, imported when the mode first opens.
+
+    The first frame is the sign-in screen, which needs none of them: importing every mode
+    (and the domain services behind it) up front would add a third to the cold start.
+    """
+
+    def screen() -> Screen[None]:
+        made: Screen[None] = getattr(import_module(f"pitterm.screens.{module}"), name)()
+        return made
+
+    screen.__qualname__ = name
+    return screen
 
 
 _PLAYER = "search, player card, balance, comps, manual credits and ledger history"
@@ -71,13 +81,15 @@ _RECONCILE = "the tier reconciliation queue, its diff view, apply and revert"
 _AUDIT = "the ledger drift audit: summary, drill-down and likely causes"
 
 MODE_SPECS: tuple[ModeSpec, ...] = (
-    ModeSpec("floor", "Floor", "f2", "tables, visits and slips", FloorScreen),
+    ModeSpec(
+        "floor", "Floor", "f2", "tables, visits and slips", _opened_later("floor", "FloorScreen")
+    ),
     ModeSpec(
         "player",
         "Player",
         "f3",
         _PLAYER,
-        PlayerScreen,
+        _opened_later("player", "PlayerScreen"),
         frozenset({Capability.VIEW_FLOOR}),
     ),
     ModeSpec(
@@ -85,7 +97,7 @@ MODE_SPECS: tuple[ModeSpec, ...] = (
         "Promo",
         "f4",
         _PROMO,
-        PromoScreen,
+        _opened_later("promo", "PromoScreen"),
         frozenset({Capability.ISSUE_COUPON, Capability.MANAGE_PROMO}),
     ),
     ModeSpec(
@@ -93,7 +105,7 @@ MODE_SPECS: tuple[ModeSpec, ...] = (
         "Import",
         "f5",
         _IMPORT,
-        ImportScreen,
+        _opened_later("import_screen", "ImportScreen"),
         frozenset({Capability.IMPORT_RECONCILE}),
     ),
     ModeSpec(
@@ -101,7 +113,7 @@ MODE_SPECS: tuple[ModeSpec, ...] = (
         "Reconcile",
         "f6",
         _RECONCILE,
-        _not_built("reconcile", "Reconcile", _RECONCILE),
+        _opened_later("reconcile", "ReconcileScreen"),
         frozenset({Capability.IMPORT_RECONCILE}),
     ),
     ModeSpec(
@@ -109,7 +121,7 @@ MODE_SPECS: tuple[ModeSpec, ...] = (
         "Audit",
         "f7",
         _AUDIT,
-        AuditScreen,
+        _opened_later("audit", "AuditScreen"),
         frozenset({Capability.RUN_DRIFT_AUDIT}),
     ),
     ModeSpec(
@@ -117,7 +129,7 @@ MODE_SPECS: tuple[ModeSpec, ...] = (
         "Admin",
         "f8",
         "staff accounts and lockouts",
-        AdminScreen,
+        _opened_later("admin", "AdminScreen"),
         frozenset({Capability.MANAGE_STAFF_SETTINGS}),
     ),
 )
@@ -178,6 +190,7 @@ class PitApp(App[None]):
             demo=runtime.demo,
             casino_code=runtime.settings.casino,
             demo_logins=_demo_logins() if runtime.demo else (),
+            trainer_clock=runtime.trainer_clock,
         )
         self.idle_check_seconds: float = self.IDLE_CHECK_SECONDS
         """How often the idle lock looks at the time of the last input."""
@@ -258,6 +271,10 @@ class PitApp(App[None]):
             return self.actor is not None and not self._locked
         if action == "command_palette":
             return not self._locked
+        if action == "advance_clock":
+            # Demo mode only: production records take real time, always.
+            trainer = self.session.trainer_clock is not None
+            return trainer and self.actor is not None and not self._locked
         return True
 
     def action_open_mode(self, mode: str) -> None:
@@ -269,20 +286,46 @@ class PitApp(App[None]):
             self.sign_out()
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        """The palette offers what the keys offer: each enabled binding with a category id."""
-        for active in screen.active_bindings.values():
-            binding = active.binding
-            if not active.enabled or not binding.id or "." not in binding.id:
-                continue
-            category = binding.id.partition(".")[0]
-            yield SystemCommand(
-                f"{category}: {binding.description}",
-                binding.tooltip or binding.description,
-                partial(self.run_action, binding.action, active.node),
-            )
-        for command in super().get_system_commands(screen):
-            # Textual's own (theme, keys, screenshot, quit), in the same category style.
-            yield command._replace(title=f"app: {command.title}")
+        """The palette offers what the keys offer the signed-in role here, and nothing else.
+
+        Each action once, from the same reading of the screen's bindings as F1 help (so a
+        key ``check_action`` hides from the role is not offered), plus quitting. Textual's
+        theme, key panel and screenshot commands are not pit work and are left out.
+        """
+        for entry in screen_actions(screen):
+            if entry.enabled:
+                yield SystemCommand(
+                    entry.title,
+                    entry.tooltip,
+                    partial(self.run_action, entry.action, entry.namespace),
+                )
+        yield SystemCommand("app: Quit", "Quit pitterm (Ctrl+Q).", self.action_quit)
+
+    def action_help(self) -> None:
+        """F1 or ?: help for the screen on top; pressed on the help itself, close it."""
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss(None)
+        else:
+            self.push_screen(HelpScreen(self.screen))
+
+    # -- the trainer's clock (demo mode) -------------------------------------------------
+
+    def action_advance_clock(self) -> None:
+        if self.check_action("advance_clock", ()):
+            self.push_screen(AdvanceClockModal(), self._advance_clock)
+
+    def _advance_clock(self, step: timedelta | None) -> None:
+        if step is None or self.session.trainer_clock is None:
+            return
+        offset = self.runtime.advance_clock(step)
+        self.notify(
+            f"Moved {describe_offset(step)}; the demo clock now runs {describe_offset(offset)}"
+            " ahead of real time. Open slips accrue for the time skipped.",
+            title="Clock advanced",
+        )
+        for screen in self.screen_stack:
+            show_clock_offset(screen)  # its own resume may have run before the clock moved
+        self._refresh_status()  # the gaming day may have turned
 
     # -- idle lock -----------------------------------------------------------------------
 
@@ -340,6 +383,25 @@ class PitApp(App[None]):
             if isinstance(screen, ModeScreen):
                 screen.refresh_header()
 
+    # -- notifications -------------------------------------------------------------------
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Show a notification whose message is never read as markup.
+
+        Messages quote names, notes, labels, file names and errors that staff typed or files
+        held, and pitterm writes no markup of its own (pitterm.widgets.literal). ``markup`` is
+        kept for Textual's signature (``Widget.notify`` passes True) and ignored.
+        """
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
     # -- failures ------------------------------------------------------------------------
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -392,6 +454,6 @@ class PitApp(App[None]):
 
 
 def _demo_logins() -> tuple[DemoLoginRow, ...]:
-    from pitterm.demo import DEMO_LOGINS
+    from pitterm.demo_casinos import DEMO_LOGINS
 
     return tuple(DEMO_LOGINS)

@@ -8,8 +8,9 @@ STARTED_AT = time.perf_counter()
 """When the `pitterm` command began, as early as it can tell: --startup-probe counts from here."""
 
 import argparse  # noqa: E402
+import functools  # noqa: E402
 import sys  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
+from collections.abc import Callable, Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import TYPE_CHECKING  # noqa: E402
 
@@ -17,6 +18,8 @@ from pitterm import __version__  # noqa: E402
 from pitterm.config import Settings  # noqa: E402
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from pitterm.domain.actor import Actor
     from pitterm.domain.database import Database
     from pitterm.domain.import_rows import ImportMapping
@@ -85,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--tolerance", type=int, default=0, help="points of drift to tolerate")
     check.add_argument("--json", action="store_true", help="machine-readable output")
     _add_import_parser(commands)
+    _add_recon_parser(commands)
+    _add_audit_parser(commands)
     return parser
 
 
@@ -97,6 +102,29 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)  # type: ignore[arg-type]
 
 
+def _one_line_database_refusals(run: Callable[[Sequence[str] | None], int]) -> Callable[..., int]:
+    """Every command, centrally: a refusal that escapes it is one line on stderr, exit 1.
+
+    A database that refuses the command (a privilege the connected role lacks, a login it
+    rejects) gets a line naming the cause instead of a traceback; so does a domain refusal no
+    command caught. Anything else is a bug and keeps its traceback.
+    """
+
+    @functools.wraps(run)
+    def guarded(argv: Sequence[str] | None = None) -> int:
+        try:
+            return run(argv)
+        except Exception as error:
+            message = refusal_message(error)
+            if message is None:
+                raise
+            print(f"pitterm: {message}", file=sys.stderr)
+            return 1
+
+    return guarded
+
+
+@_one_line_database_refusals
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = settings_from(args)
@@ -106,6 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _db(settings, args.db_command)
     if args.command == "import":
         return _import(settings, args)
+    if args.command == "recon":
+        return _recon(settings, args)
+    if args.command == "audit":
+        return _audit(settings, args)
     if args.command == "casino":
         return _casino(settings, args)
     if args.command == "drift":
@@ -150,18 +182,23 @@ def _db(settings: Settings, action: str) -> int:
 
 def _drift_check(ledger: Path, balances: Path, tolerance: int, *, as_json: bool) -> int:
     """Exit status: 0 all in balance, 1 minor drift only, 2 a material mismatch, 3 bad input."""
-    from pitterm.domain.drift_file import check_files
+    from pitterm.domain.drift_file import scan_files
     from pitterm.domain.drift_rules import DriftClass
     from pitterm.domain.errors import DomainError
 
     try:
-        result = check_files(ledger, balances, tolerance)
+        scan = scan_files(ledger, balances, tolerance)
     except DomainError as error:
         print(str(error), file=sys.stderr)
         return 3
-    summary = result.summary
+    summary = scan.summary
+    out = sys.stdout
+    # Streamed, one account at a time: a report of 200,000 accounts is never held whole.
     if as_json:
-        print(result.model_dump_json(indent=2))
+        out.write('{\n  "summary": ' + summary.model_dump_json() + ',\n  "accounts": [')
+        for n, account in enumerate(scan.accounts()):
+            out.write(("\n    " if n == 0 else ",\n    ") + account.model_dump_json())
+        out.write("\n  ]\n}\n")
     else:
         print(
             f"accounts checked {summary.accounts_checked}: in balance {summary.in_balance},"
@@ -178,15 +215,15 @@ def _drift_check(ledger: Path, balances: Path, tolerance: int, *, as_json: bool)
                 f"largest negative drift {summary.largest_negative:+,}"
                 f" ({summary.largest_negative_account})"
             )
-        width = max((len(a.account_id) for a in result.accounts), default=7)
+        width = max(scan.widest_id, 7)
         print(f"{'account':<{width}}  {'snapshot':>12}  {'computed':>12}  {'drift':>10}  class")
-        for account in result.accounts:
-            print(
+        for account in scan.accounts():
+            out.write(
                 f"{account.account_id:<{width}}  {account.snapshot:>12,}  {account.computed:>12,}"
-                f"  {account.drift:>+10,}  {account.drift_class.value}"
+                f"  {account.drift:>+10,}  {account.drift_class.value}\n"
             )
             if account.explanation:
-                print(f"{'':<{width}}  {account.explanation}")
+                out.write(f"{'':<{width}}  {account.explanation}\n")
     worst = summary.worst
     return {DriftClass.IN_BALANCE: 0, DriftClass.MINOR: 1, DriftClass.MATERIAL: 2}[worst]
 
@@ -470,6 +507,237 @@ class _ImportProgressPrinter:
         if self._pending is not None:
             print(self._pending, file=sys.stderr, flush=True)
             self._pending = None
+
+
+# --- pitterm recon ------------------------------------------------------------------------
+
+
+def _add_recon_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`pitterm recon report BATCH` writes a batch's tier-reconciliation report."""
+    parser = commands.add_parser(
+        "recon",
+        help="tier reconciliation of an executed import (report)",
+        description=(
+            "pitterm recon report BATCH --staff CODE [--out report.csv] writes every"
+            " reconciliation record of the batch (staged and canonical tier, outcome,"
+            " freshness, who applied or reverted it and when) as CSV. BATCH is the batch id"
+            " or its first characters, as `pitterm import status` prints them. The PIN is"
+            " read from $PITTERM_PIN, else asked for."
+        ),
+        epilog="exit status: 0 done, 1 refused (the message says why), 2 usage",
+    )
+    actions = parser.add_subparsers(dest="recon_command", metavar="ACTION", required=True)
+    report = actions.add_parser("report", help="the batch's reconciliation report as CSV")
+    report.add_argument("batch", metavar="BATCH", help="batch id (or its first characters)")
+    report.add_argument(
+        "--casino",
+        dest="recon_casino",
+        metavar="CODE",
+        help="the batch's casino (default: $PITTERM_CASINO)",
+    )
+    report.add_argument("--staff", required=True, metavar="CODE", help="your staff code")
+    report.add_argument(
+        "--out", type=Path, metavar="CSV", help="where to write the report (default: stdout)"
+    )
+
+
+def _recon(settings: Settings, args: argparse.Namespace) -> int:
+    """Run one `pitterm recon` action: 0 done, 1 refused, 2 usage."""
+    import getpass
+    import os
+
+    from pitterm.domain import imports, reconciliation
+    from pitterm.domain.auth import find_casino, parse_credentials, sign_in
+    from pitterm.domain.database import Scope
+    from pitterm.domain.errors import DomainError
+    from pitterm.runtime import build_runtime
+
+    code = args.recon_casino or settings.casino
+    if not code:
+        print(
+            "pitterm recon: name the casino with --casino CODE (or $PITTERM_CASINO)",
+            file=sys.stderr,
+        )
+        return 2
+    pin = os.environ.get("PITTERM_PIN") or getpass.getpass(f"PIN for {args.staff}: ")
+    database = build_runtime(settings).database
+    try:
+        casino = find_casino(database.uow(), code)
+        actor = sign_in(database.uow(Scope(casino.id)), parse_credentials(args.staff, pin))
+        batch = imports.find_batch(database.reader(actor), actor, args.batch)
+        if args.out is None:
+            reconciliation.write_report(database.reader(actor), actor, batch.id, sys.stdout)
+            return 0
+        try:
+            with args.out.open("w", encoding="utf-8", newline="") as handle:
+                count = reconciliation.write_report(database.reader(actor), actor, batch.id, handle)
+        except OSError as error:
+            print(f"pitterm recon: cannot write {args.out}: {error.strerror}", file=sys.stderr)
+            return 2
+        print(f"{count:,} reconciliation record(s) written to {args.out}.", file=sys.stderr)
+        return 0
+    except DomainError as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    finally:
+        database.dispose()
+
+
+# --- pitterm audit: the audit log as CSV ----------------------------------------------------
+
+
+def _add_audit_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`pitterm audit export` writes a casino's audit log as CSV (admins only)."""
+    parser = commands.add_parser(
+        "audit",
+        help="the audit log (export as CSV; admins only)",
+        description="pitterm audit export writes a casino's audit log as CSV.",
+    )
+    actions = parser.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    export = actions.add_parser(
+        "export",
+        help="write the casino's audit log as CSV, oldest first",
+        description=(
+            "pitterm audit export --casino CODE --staff CODE [--since DATE] [--until DATE]"
+            " [--out FILE] writes every audit row of the casino in the window, oldest first:"
+            " created_at (UTC), audit_id, action, entity_type, entity_id, staff code, name and"
+            " role, before and after (JSON), correlation_id. Days are calendar days in the"
+            " casino's time zone, both included. Cells a spreadsheet would run as a formula"
+            " are written as text. Only an admin may export; the PIN is read from"
+            " $PITTERM_PIN, else asked for."
+        ),
+        epilog="exit status: 0 done, 1 refused (the message says why), 2 usage",
+    )
+    export.add_argument(
+        "--casino",
+        dest="audit_casino",
+        metavar="CODE",
+        help="the casino whose log to export (default: $PITTERM_CASINO)",
+    )
+    export.add_argument("--staff", required=True, metavar="CODE", help="your staff code (admin)")
+    export.add_argument(
+        "--since", type=_calendar_day, metavar="DATE", help="first day, YYYY-MM-DD (included)"
+    )
+    export.add_argument(
+        "--until", type=_calendar_day, metavar="DATE", help="last day, YYYY-MM-DD (included)"
+    )
+    export.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="the CSV file to create; an existing file is never overwritten (default: stdout)",
+    )
+
+
+def _calendar_day(text: str) -> date:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _audit(settings: Settings, args: argparse.Namespace) -> int:
+    """Run `pitterm audit export`: 0 done, 1 refused, 2 usage, 130 interrupted."""
+    import getpass
+    import os
+
+    from pitterm.domain.audit_export import AuditExportWindow, export_csv
+    from pitterm.domain.auth import find_casino, parse_credentials, sign_in
+    from pitterm.domain.database import Scope
+    from pitterm.domain.errors import DomainError
+    from pitterm.runtime import build_runtime
+
+    code = args.audit_casino or settings.casino
+    if not code:
+        print(
+            "pitterm audit: name the casino with --casino CODE (or $PITTERM_CASINO)",
+            file=sys.stderr,
+        )
+        return 2
+    out: Path | None = args.out
+    if out is not None and (out.exists() or not out.parent.is_dir()):
+        problem = "already exists" if out.exists() else "is in a folder that does not exist"
+        print(f"pitterm audit: {out} {problem}; name a new file", file=sys.stderr)
+        return 2
+    window = AuditExportWindow(since=args.since, until=args.until)
+    pin = os.environ.get("PITTERM_PIN") or getpass.getpass(f"PIN for {args.staff}: ")
+    database = build_runtime(settings).database
+    created = False
+    try:
+        casino = find_casino(database.uow(), code)
+        actor = sign_in(database.uow(Scope(casino.id)), parse_credentials(args.staff, pin))
+        if out is None:
+            export_csv(database.reader(actor), actor, window, sys.stdout)
+            return 0
+        try:
+            handle = out.open("x", encoding="utf-8", newline="")
+        except OSError as error:
+            print(f"pitterm audit: cannot create {out}: {error.strerror}", file=sys.stderr)
+            return 2
+        created = True
+        with handle:
+            result = export_csv(database.reader(actor), actor, window, handle)
+        created = False  # complete: keep it
+        print(f"{result.rows:,} audit row(s) of {casino.code} written to {out}.", file=sys.stderr)
+        return 0
+    except DomainError as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\ninterrupted: the partial file was removed.", file=sys.stderr)
+        return 130
+    finally:
+        if created and out is not None:
+            out.unlink(missing_ok=True)  # a half-written export must not pass for a whole one
+        database.dispose()
+
+
+def refusal_message(error: BaseException) -> str | None:
+    """One line for a refusal worth no traceback, or None.
+
+    Looks through the chain of causes: pitterm wraps a lost or rejected connection in
+    DATABASE_UNAVAILABLE, and SQLAlchemy wraps the driver's error.
+    """
+    from pitterm.domain.errors import DomainError
+
+    seen: set[int] = set()
+    link: BaseException | None = error
+    while link is not None and id(link) not in seen:
+        seen.add(id(link))
+        cause = _driver_refusal(link)
+        if cause is not None:
+            return cause
+        link = getattr(link, "orig", None) or link.__cause__ or link.__context__
+    if isinstance(error, DomainError):
+        return str(error)
+    return None
+
+
+_PERMISSION_HINT = (
+    "the database role in use lacks this privilege; owner jobs (db upgrade, casino add) must"
+    " run as the database owner, terminals and staff commands as the application role"
+)
+
+
+def _driver_refusal(error: BaseException) -> str | None:
+    """The database's own refusal (privilege, login), from the driver's error, if it is one."""
+    sqlstate = getattr(error, "sqlstate", None)
+    name = getattr(error, "sqlite_errorname", None)
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    text = text.removeprefix("FATAL:").strip()
+    if sqlstate == "42501" or (sqlstate is None and "permission denied" in text):
+        if getattr(error, "__module__", "").startswith("sqlalchemy"):
+            return None  # the wrapper: its driver error (next in the chain) says it better
+        return f"permission denied by the database ({text}): {_PERMISSION_HINT}"
+    if (isinstance(sqlstate, str) and sqlstate.startswith("28")) or (
+        sqlstate is None and "authentication failed" in text
+    ):
+        return f"the database refused the login ({text}); check the user and password in the URL"
+    if name in {"SQLITE_READONLY", "SQLITE_READONLY_DIRECTORY", "SQLITE_PERM", "SQLITE_AUTH"}:
+        return f"the database file cannot be written ({text}); check its permissions"
+    return None
 
 
 if __name__ == "__main__":

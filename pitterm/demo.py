@@ -27,6 +27,15 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
+from pitterm.demo_casinos import (
+    DEMO_CASINOS,
+    DEMO_LOGINS,
+    DemoCasino,
+    DemoGame,
+    DemoLogin,
+    DemoStaff,
+    DemoTable,
+)
 from pitterm.domain import (
     audit,
     auth,
@@ -36,6 +45,7 @@ from pitterm.domain import (
     loyalty,
     promo,
     promo_numbers,
+    reconciliation,
     slips,
     visits,
 )
@@ -46,9 +56,7 @@ from pitterm.domain.clock import FixedClock
 from pitterm.domain.database import Database, Scope, UnitOfWork
 from pitterm.domain.enums import (
     CashDirection,
-    GameType,
     LedgerReason,
-    Rounding,
     SlipStatus,
     StaffRole,
     Tier,
@@ -81,6 +89,7 @@ __all__ = [
     "seed_casino",
     "seed_comp_catalog",
     "seed_drifted_accounts",
+    "seed_executed_import",
     "seed_games_and_tables",
     "seed_live_floor",
     "seed_play_history",
@@ -103,200 +112,6 @@ TIER_SHARES: tuple[tuple[Tier, int], ...] = (
     (Tier.DIAMOND, 5),
 )
 """Percent of a casino's players in each tier: a pyramid, as on any real floor."""
-
-
-@dataclass(frozen=True)
-class DemoLogin:
-    """A staff member the sign-in screen lists in demo mode, with the PIN to type."""
-
-    casino_code: str
-    staff_code: str
-    name: str
-    role: StaffRole
-    pin: str
-
-
-@dataclass(frozen=True)
-class DemoGame:
-    """Game settings: what a slip at this game freezes as its accrual policy."""
-
-    name: str
-    game_type: GameType
-    house_edge: str
-    """Percent, as a string so it reaches the database as an exact Decimal."""
-    decisions_per_hour: int
-    min_bet_dollars: int
-    max_bet_dollars: int
-    rounding: Rounding = Rounding.HALF_UP
-
-
-@dataclass(frozen=True)
-class DemoTable:
-    """A gaming table in a pit, playing one of the casino's games."""
-
-    label: str
-    pit: str
-    game: str
-    """Name of one of the casino's ``DemoGame``s."""
-    seats: int
-
-
-@dataclass(frozen=True)
-class DemoStaff:
-    """A staff member with the demo PIN they sign in with."""
-
-    code: str
-    name: str
-    role: StaffRole
-    pin: str
-    table: str | None = None
-    """Label of the table a dealer works."""
-
-
-@dataclass(frozen=True)
-class DemoCasino:
-    """Everything fixed about one demo casino; players are generated from its seed."""
-
-    code: str
-    name: str
-    time_zone: str
-    card_prefix: str
-    """Loyalty card numbers are this prefix and seven digits: unique across both casinos."""
-    area_codes: tuple[str, ...]
-    games: tuple[DemoGame, ...]
-    tables: tuple[DemoTable, ...]
-    staff: tuple[DemoStaff, ...]
-    """The first member is the casino's admin, created by the owner before anyone else."""
-
-
-def _staff(names: dict[str, str], dealer_tables: tuple[str, ...]) -> tuple[DemoStaff, ...]:
-    """A casino's staff: every role, PINs by role (1xxx admin … 6xxx dealer) for the trainer."""
-    roles = {
-        "ADM": StaffRole.ADMIN,
-        "PB": StaffRole.PIT_BOSS,
-        "FS": StaffRole.FLOOR_SUPERVISOR,
-        "CA": StaffRole.CASHIER,
-        "LM": StaffRole.LOYALTY_MANAGER,
-        "DL": StaffRole.DEALER,
-    }
-    role_digit = {role: str(i) for i, role in enumerate(roles.values(), start=1)}
-    staff: list[DemoStaff] = []
-    for code, name in names.items():
-        prefix = code.rstrip("0123456789")
-        number = int(code[len(prefix) :])
-        role = roles[prefix]
-        table = dealer_tables[number - 1] if role is StaffRole.DEALER else None
-        staff.append(DemoStaff(code, name, role, f"{role_digit[role]}00{number}", table))
-    return tuple(staff)
-
-
-DEMO_CASINOS: tuple[DemoCasino, ...] = (
-    DemoCasino(
-        code="BELLA",
-        name="Bella Vista Casino",
-        time_zone="America/Los_Angeles",
-        card_prefix="BV",
-        area_codes=("702", "725", "702", "310", "415", "602", "801"),
-        games=(
-            DemoGame("Blackjack 6-deck", GameType.BLACKJACK, "1.50", 70, 25, 5_000),
-            DemoGame("Blackjack high limit", GameType.BLACKJACK, "1.60", 60, 100, 25_000),
-            DemoGame("Mini baccarat", GameType.BACCARAT, "1.24", 80, 25, 5_000),
-            DemoGame("Midi baccarat", GameType.BACCARAT, "1.06", 72, 100, 50_000),
-            DemoGame("Roulette 00", GameType.ROULETTE, "5.26", 38, 10, 2_000),
-            DemoGame("Craps", GameType.CRAPS, "1.41", 100, 15, 5_000),
-            DemoGame("Three card poker", GameType.POKER, "3.37", 50, 15, 1_000),
-        ),
-        tables=(
-            *(DemoTable(f"BJ-10{n}", "Pit 1", "Blackjack 6-deck", 7) for n in range(1, 6)),
-            DemoTable("MB-201", "Pit 2", "Mini baccarat", 7),
-            DemoTable("MB-202", "Pit 2", "Mini baccarat", 7),
-            DemoTable("TCP-203", "Pit 2", "Three card poker", 6),
-            DemoTable("BJ-204", "Pit 2", "Blackjack 6-deck", 7),
-            DemoTable("RL-301", "Pit 3", "Roulette 00", 8),
-            DemoTable("RL-302", "Pit 3", "Roulette 00", 8),
-            DemoTable("CR-303", "Pit 3", "Craps", 14),
-            DemoTable("CR-304", "Pit 3", "Craps", 14),
-            DemoTable("HBJ-01", "High Limit", "Blackjack high limit", 5),
-            DemoTable("HBJ-02", "High Limit", "Blackjack high limit", 5),
-            DemoTable("HBA-01", "High Limit", "Midi baccarat", 9),
-        ),
-        staff=_staff(
-            {
-                "ADM1": "Alma Reyes",
-                "PB1": "Frank DeLuca",
-                "PB2": "Grace Okafor",
-                "FS1": "Marcus Bell",
-                "FS2": "Yuki Tanaka",
-                "FS3": "Dolores Vega",
-                "CA1": "Priya Natarajan",
-                "CA2": "Tom Whitfield",
-                "LM1": "Hannah Kowalski",
-                "DL1": "Luis Ortega",
-                "DL2": "Mei Chen",
-                "DL3": "Andre Williams",
-                "DL4": "Sofia Rossi",
-                "DL5": "Kwame Mensah",
-            },
-            dealer_tables=("BJ-101", "BJ-102", "MB-201", "RL-301", "CR-303"),
-        ),
-    ),
-    DemoCasino(
-        code="CREST",
-        name="Crescent Bay Casino",
-        time_zone="America/New_York",
-        card_prefix="CB",
-        area_codes=("609", "609", "856", "215", "212", "718", "302"),
-        games=(
-            DemoGame("Blackjack 6-deck", GameType.BLACKJACK, "1.80", 72, 15, 2_500),
-            DemoGame("Blackjack salon", GameType.BLACKJACK, "1.50", 60, 100, 20_000),
-            DemoGame("Mini baccarat", GameType.BACCARAT, "1.20", 78, 25, 5_000),
-            DemoGame("Big table baccarat", GameType.BACCARAT, "1.06", 70, 100, 50_000),
-            DemoGame("Roulette 00", GameType.ROULETTE, "5.26", 36, 10, 1_000),
-            DemoGame("Craps", GameType.CRAPS, "1.40", 96, 10, 3_000),
-            DemoGame("Ultimate Texas hold'em", GameType.POKER, "2.19", 30, 15, 500),
-        ),
-        tables=(
-            *(DemoTable(f"BJ-A{n}", "Pit A", "Blackjack 6-deck", 7) for n in range(1, 5)),
-            DemoTable("BJ-B1", "Pit B", "Blackjack 6-deck", 7),
-            DemoTable("BJ-B2", "Pit B", "Blackjack 6-deck", 7),
-            DemoTable("MB-B3", "Pit B", "Mini baccarat", 7),
-            DemoTable("MB-B4", "Pit B", "Mini baccarat", 7),
-            DemoTable("RL-C1", "Pit C", "Roulette 00", 8),
-            DemoTable("RL-C2", "Pit C", "Roulette 00", 8),
-            DemoTable("CR-C3", "Pit C", "Craps", 14),
-            DemoTable("UTH-C4", "Pit C", "Ultimate Texas hold'em", 6),
-            DemoTable("BA-S1", "Salon", "Big table baccarat", 14),
-            DemoTable("BJ-S2", "Salon", "Blackjack salon", 5),
-        ),
-        staff=_staff(
-            {
-                "ADM1": "Colin Brennan",
-                "PB1": "Angela Russo",
-                "PB2": "Samuel Adeyemi",
-                "FS1": "Nora Fitzgerald",
-                "FS2": "Hector Alvarez",
-                "FS3": "Lena Park",
-                "CA1": "Denise Carter",
-                "CA2": "Raj Malhotra",
-                "LM1": "Ingrid Larsen",
-                "DL1": "Tony Marino",
-                "DL2": "Jasmine Brooks",
-                "DL3": "Wei Zhang",
-                "DL4": "Carmen Ruiz",
-                "DL5": "Patrick Doyle",
-            },
-            dealer_tables=("BJ-A1", "BJ-B1", "MB-B3", "RL-C1", "CR-C3"),
-        ),
-    ),
-)
-"""The demo casinos. Their codes, staff codes and PINs are what trainers type."""
-
-DEMO_LOGINS: tuple[DemoLogin, ...] = tuple(
-    DemoLogin(casino.code, member.code, member.name, member.role, member.pin)
-    for casino in DEMO_CASINOS
-    for member in casino.staff
-)
-"""Every demo staff member and PIN, for the sign-in screen in demo mode only."""
 
 
 @dataclass
@@ -331,6 +146,7 @@ def seed(database: Database) -> None:
             seed_drifted_accounts(database, seeded)
         if spec.code == IMPORT_CASINO:
             seed_staged_import(database, seeded)
+            seed_executed_import(database, seeded)
 
 
 def seed_casino(database: Database, spec: DemoCasino) -> SeededCasino:
@@ -1211,6 +1027,135 @@ def vendor_rows(rng: random.Random, today: date, known: list[tuple[Any, ...]]) -
     ]
     rng.shuffle(rows)
     return rows
+
+
+# --- an executed import with its tier-reconciliation queue (BELLA) -----------------------
+
+RECON_FILE = "legacy-club-tiers-q3.csv"
+"""The second vendor export: executed, its reconciliation queue waiting for review."""
+RECON_MAPPING: dict[str, Tier | None] = {
+    "Gold+": Tier.GOLD,
+    "Platinum Elite": Tier.PLATINUM,
+    "SILVER": Tier.SILVER,
+    "Bronze": Tier.BRONZE,
+    "Employee": None,
+}
+"""The batch's tier mapping as seeded (None: ignore). "Black Card" is left unmapped."""
+RECON_UNMAPPED = "Black Card"
+RECON_NEW_ACCOUNT_CARD = "BV0500001"
+"""A player enrolled at the cage before the loyalty club: no loyalty record yet."""
+RECON_CASES: tuple[tuple[str, Tier | None, str, int | None], ...] = (
+    # (what it trains, the player's tier now (None: no loyalty record), vendor label,
+    #  days since the last visit (None: unknown))
+    ("upgrade", Tier.SILVER, "Gold+", 20),
+    ("upgrade", Tier.BRONZE, "Platinum Elite", 35),
+    ("equal tier", Tier.GOLD, "Gold+", 12),
+    ("downgrade", Tier.PLATINUM, "SILVER", 8),
+    ("new loyalty record", None, "Gold+", 40),
+    ("stale", Tier.BRONZE, "SILVER", 400),
+    ("unknown freshness", Tier.SILVER, "Platinum Elite", None),
+    ("unmapped label", Tier.GOLD, RECON_UNMAPPED, 15),
+    ("ignored label", Tier.BRONZE, "Employee", 5),
+    ("applied (revertible)", Tier.BRONZE, "Gold+", 25),
+)
+"""One row per case, each for a different known player, in file order."""
+RECON_APPLIED_CASE = "applied (revertible)"
+
+
+def seed_executed_import(database: Database, seeded: SeededCasino) -> None:
+    """A second vendor export, executed, whose reconciliation queue trains every case.
+
+    Rows link by card to players at known tiers (one the cage enrolled without a loyalty
+    record), plus a newcomer the import creates and a duplicate row for the first player
+    (two open records for one person); the loyalty manager maps every label but
+    ``RECON_UNMAPPED`` and applies one row, so the queue also shows a revertible change.
+    """
+    rng = random.Random(f"pitterm-demo-recon-{seeded.spec.code}")
+    manager = _sign_in(database, seeded, StaffRole.LOYALTY_MANAGER)
+    casino_id = seeded.casino.id
+    with database.uow(Scope(casino_id)) as uow:
+        today = uow.now().date()
+        known = uow.session.execute(
+            select(
+                Player.loyalty_card_number,
+                Player.first_name,
+                Player.last_name,
+                Player.date_of_birth,
+                PlayerLoyalty.tier,
+            )
+            .join(PlayerLoyalty, PlayerLoyalty.player_id == Player.id)
+            .where(Player.id.in_(seeded.player_ids[40:]))
+            .order_by(Player.loyalty_card_number)
+        ).all()
+        born = _date_of_birth(rng, today)
+        uow.session.execute(
+            insert(Player).values(
+                id=_uuid(rng),
+                casino_id=casino_id,
+                first_name="Maeve",
+                last_name="Calloway",
+                date_of_birth=born,
+                loyalty_card_number=RECON_NEW_ACCOUNT_CARD,
+                created_at=uow.now() - timedelta(days=900),
+            )
+        )
+        audit.record(
+            uow,
+            casino_id=casino_id,
+            staff_id=None,
+            action="demo.player_without_loyalty_seeded",
+            entity_type="casino",
+            entity_id=casino_id,
+            after={"card": RECON_NEW_ACCOUNT_CARD},
+        )
+        uow.commit()
+
+    def day(days_ago: int | None) -> str:
+        return "" if days_ago is None else (today - timedelta(days=days_ago)).strftime("%d/%m/%Y")
+
+    used: set[str] = set()
+    rows: list[list[str]] = []
+    for _case, tier, label, days_ago in RECON_CASES:
+        person: tuple[str, str, str, date | None]
+        if tier is None:
+            person = (RECON_NEW_ACCOUNT_CARD, "Maeve", "Calloway", born)
+        else:
+            person = next(
+                (k.loyalty_card_number, k.first_name, k.last_name, k.date_of_birth)
+                for k in known
+                if k.tier is tier and k.loyalty_card_number not in used
+            )
+        card, first, last, dob = person
+        used.add(card)
+        birth = dob.strftime("%d/%m/%Y") if dob else ""
+        points = str(rng.randint(0, 400) * 50)
+        rows.append([card, first, last, birth, "", "", label, points, day(days_ago)])
+    newcomer = ["LC777001", "Ines", "Okafor", "12/03/1986", "ines.okafor@legacy-club.example.com"]
+    rows.append([*newcomer, "", "SILVER", "1500", day(30)])
+    rows.append([*rows[0][:6], "Bronze", "0", day(60)])  # the first player again, lower
+    with TemporaryFolder() as folder:
+        path = folder / RECON_FILE
+        with path.open("w", encoding="utf-8", newline="") as out:
+            out.write(",".join(VENDOR_HEADER) + "\r\n")
+            out.writelines(",".join(_quoted(c) for c in row) + "\r\n" for row in rows)
+        batch = imports.stage_file(database.uow(manager), manager, path, VENDOR_MAPPING).batch
+    imports.execute_batch(database.uow(manager), manager, batch.id)
+    for label, target in RECON_MAPPING.items():
+        reconciliation.set_tier_mapping(
+            database.uow(manager),
+            manager,
+            reconciliation.SetTierMapping(
+                batch_id=batch.id, vendor_label=label, tier=target, ignore=target is None
+            ),
+        )
+    applied_row = 1 + [case for case, *_ in RECON_CASES].index(RECON_APPLIED_CASE)
+    reconciliation.apply(
+        database.uow(manager),
+        manager,
+        reconciliation.ApplyReconciliation(
+            batch_id=batch.id, row_number=applied_row, idempotency_key=_uuid(rng)
+        ),
+    )
 
 
 def _quoted(cell: str) -> str:

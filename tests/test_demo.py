@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 import db
 from pitterm import demo
 from pitterm.domain import cash, promo
+from pitterm.domain import reconciliation as recon
 from pitterm.domain.auth import CasinoInfo
 from pitterm.domain.clock import FixedClock
 from pitterm.domain.ctr import CtrStatus
@@ -31,6 +32,7 @@ from pitterm.domain.enums import (
 )
 from pitterm.domain.import_status import ImportBatchStatus, ImportRowStatus
 from pitterm.domain.promo_rules import CouponStatus, ProgramStatus, PromoType
+from pitterm.domain.recon_rules import Conflict, Freshness, ReconOutcome, ReconStatus
 from pitterm.domain.tables import (
     AuditLog,
     Casino,
@@ -139,7 +141,17 @@ def test_every_player_has_a_loyalty_account_across_all_tiers(seeded: Database) -
         session = uow.session
         players = session.scalar(select(func.count()).select_from(Player))
         accounts = session.execute(select(PlayerLoyalty.casino_id, PlayerLoyalty.tier)).all()
-    assert len(accounts) == players
+        without = session.scalars(
+            select(Player.loyalty_card_number).where(
+                ~select(PlayerLoyalty.player_id)
+                .where(PlayerLoyalty.player_id == Player.id)
+                .exists()
+            )
+        ).all()
+    # One player, enrolled at the cage before the loyalty club, trains the reconciliation
+    # queue's "seed a new loyalty record" case.
+    assert without == [demo.RECON_NEW_ACCOUNT_CARD]
+    assert players is not None and len(accounts) == players - 1
     for casino_id in {casino_id for casino_id, _ in accounts}:
         tiers = Counter(tier for cid, tier in accounts if cid == casino_id)
         assert set(tiers) == set(Tier)
@@ -275,22 +287,28 @@ def test_bella_has_a_staged_vendor_import_with_a_few_error_rows(seeded: Database
                 )
                 .join(Casino, Casino.id == ImportBatch.casino_id)
                 .join(Staff, Staff.id == ImportBatch.created_by)
+                .where(ImportBatch.status == ImportBatchStatus.STAGED)
             ).all()
         )
+        of_batch = ImportRow.batch_id == batch_id
         tiers = set(
             uow.session.scalars(
-                select(ImportRow.imported_tier).where(ImportRow.imported_tier.is_not(None))
+                select(ImportRow.imported_tier).where(
+                    of_batch, ImportRow.imported_tier.is_not(None)
+                )
             )
         )
         reasons = [
             problem["reason"]
             for errors in uow.session.scalars(
-                select(ImportRow.errors).where(ImportRow.status == ImportRowStatus.ERROR)
+                select(ImportRow.errors).where(of_batch, ImportRow.status == ImportRowStatus.ERROR)
             )
             for problem in errors
         ]
         outcomes = uow.session.scalar(
-            select(func.count()).select_from(ImportRow).where(ImportRow.outcome.is_not(None))
+            select(func.count())
+            .select_from(ImportRow)
+            .where(of_batch, ImportRow.outcome.is_not(None))
         )
     assert casino_code == demo.IMPORT_CASINO and by_role is StaffRole.LOYALTY_MANAGER
     assert status is ImportBatchStatus.STAGED and file_name == demo.VENDOR_FILE
@@ -302,6 +320,40 @@ def test_bella_has_a_staged_vendor_import_with_a_few_error_rows(seeded: Database
     assert any("card number or an e-mail" in r for r in reasons)
     assert outcomes == 0  # staged only: a trainer executes it
     assert batch_id is not None
+
+
+def test_bella_has_an_executed_import_whose_queue_trains_every_case(seeded: Database) -> None:
+    with seeded.reader() as uow:
+        casino_id = uow.session.scalar(select(Casino.id).where(Casino.code == demo.IMPORT_CASINO))
+    assert casino_id is not None
+    login = next(
+        x
+        for x in demo.DEMO_LOGINS
+        if x.casino_code == demo.IMPORT_CASINO and x.role is StaffRole.LOYALTY_MANAGER
+    )
+    casino = CasinoInfo(id=casino_id, code=demo.IMPORT_CASINO, name="")
+    manager = signed_in(seeded, casino, login.staff_code, login.pin)
+    batches = recon.list_batches(seeded.reader(manager), manager)
+    [executed] = [b for b in batches if b.status is ImportBatchStatus.EXECUTED]
+    assert executed.file_name == demo.RECON_FILE and executed.unmapped_labels == 1
+    assert any(b.status is ImportBatchStatus.STAGED for b in batches)  # kept beside it
+    labels = {
+        lb.vendor_label: lb.target
+        for lb in recon.tier_labels(seeded.reader(manager), manager, executed.batch_id)
+    }
+    assert labels[demo.RECON_UNMAPPED] == "unmapped" and labels["Employee"] == "ignore"
+    rows = recon.list_queue(seeded.reader(manager), manager, executed.batch_id).rows
+    shown = {(r.status, r.outcome) for r in rows}
+    pending = ReconStatus.PENDING
+    for outcome in ReconOutcome:  # upgrade, equal, downgrade, seed, ignore, unmapped
+        assert (pending, outcome) in shown, outcome
+    assert (ReconStatus.APPLIED, ReconOutcome.UPGRADE) in shown
+    assert {r.freshness for r in rows if r.is_pending} == set(Freshness)
+    assert any(Conflict.OTHER_OPEN_RECONCILIATION in r.conflicts for r in rows)
+    [applied] = [r for r in rows if r.status is ReconStatus.APPLIED]
+    assert applied.revertible and applied.applied_by_code == login.staff_code
+    seed = next(r for r in rows if r.outcome is ReconOutcome.SEED)
+    assert seed.loyalty_card_number == demo.RECON_NEW_ACCOUNT_CARD and not seed.has_loyalty_record
 
 
 def test_every_demo_login_signs_in_with_its_role(seeded: Database) -> None:

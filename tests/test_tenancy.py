@@ -19,11 +19,12 @@ from sqlalchemy import Connection, Uuid, bindparam, func, select, text, update
 from sqlalchemy.exc import ProgrammingError
 
 import db
-from pitterm.domain import cash, drift, players, promo, slips, visits
+from pitterm.domain import cash, drift, imports, players, promo, slips, visits
+from pitterm.domain import reconciliation as recon
 from pitterm.domain.actor import Actor
 from pitterm.domain.clock import FixedClock
 from pitterm.domain.database import Database
-from pitterm.domain.enums import CashDirection, StaffRole, VisitKind
+from pitterm.domain.enums import CashDirection, StaffRole, Tier, VisitKind
 from pitterm.domain.errors import DomainError, ErrorCode
 from pitterm.domain.tables import Base, CompItem, Player, Staff, casino_scoped_tables
 from tests.factories import CasinoWorld, build_casino
@@ -134,7 +135,6 @@ def populate(database: Database, world: CasinoWorld, surname: str) -> uuid.UUID:
         ),
     )
     admin = world.admin
-    clock.advance(drift.SETTLE * 2)  # let the entries settle, so checkpoints are written
     drift.audit(database.uow(admin), admin, 0, checkpoint=True)
     with database.uow(admin) as uow:
         uow.session.add(
@@ -148,7 +148,21 @@ def populate(database: Database, world: CasinoWorld, surname: str) -> uuid.UUID:
             )
         )
         uow.commit()
-    stage_sample(database, world.actor(StaffRole.LOYALTY_MANAGER))
+    manager = world.actor(StaffRole.LOYALTY_MANAGER)
+    batch_id = stage_sample(database, manager).batch.id
+    # Executing opens tier-reconciliation records; mapping the vendor tier and applying one
+    # fills the mapping table and the reconciliation columns.
+    imports.execute_batch(database.uow(manager), manager, batch_id)
+    recon.set_tier_mapping(
+        database.uow(manager),
+        manager,
+        recon.SetTierMapping(batch_id=batch_id, vendor_label="Gold", tier=Tier.GOLD),
+    )
+    recon.apply(
+        database.uow(manager),
+        manager,
+        recon.ApplyReconciliation(batch_id=batch_id, row_number=1, idempotency_key=key()),
+    )
     return player_id
 
 

@@ -3,14 +3,19 @@
 ledger file:   [{"account_id", "timestamp", "type", "points_delta", "description"}, ...]
 balances file: [{"account_id", "snapshot_balance"}, ...]
 
-Neither file is ever loaded whole: a first pass sums each account's deltas, a second pass
-collects the events of the drifted accounts only, to explain them. Memory grows with the
-number of accounts, not events.
+Neither file is ever loaded whole, and no per-account object is kept: a first pass sums each
+account's deltas into plain lists of ints (an account id maps to a slot), the balances fill
+a third list, the summary is counted over the slots, and a second pass over the ledger
+collects the events of the most drifted accounts only, to explain them. ``scan_files``
+hands back the summary and an iterator that builds each account's result as it is
+consumed, so the CLI can print a report of any length in constant extra memory. Memory
+grows with the number of accounts (tens of bytes each), never with the number of events.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -18,7 +23,14 @@ from typing import Any, BinaryIO
 import ijson
 from pydantic import BaseModel, ConfigDict
 
-from pitterm.domain.drift_rules import Cause, DriftClass, Event, classify, explain
+from pitterm.domain.drift_rules import (
+    Cause,
+    DriftClass,
+    Event,
+    Explanation,
+    classify,
+    explain,
+)
 from pitterm.domain.errors import DomainError, ErrorCode
 
 EXPLAIN_LIMIT = 5_000
@@ -66,34 +78,110 @@ class FileCheck(BaseModel):
     """Every account in either file, by account id."""
 
 
+@dataclass
+class FileScan:
+    """A streamed check: the summary, and every account's result on demand (by account id)."""
+
+    summary: DriftSummary
+    _names: list[str]
+    _slot: dict[str, int]
+    _computed: list[int]
+    _events: list[int]
+    _snapshots: list[int]
+    _explained: dict[int, Explanation]
+
+    @property
+    def widest_id(self) -> int:
+        """The longest account id's length (for aligned text output)."""
+        return max(map(len, self._names), default=0)
+
+    def accounts(self) -> Iterator[AccountDrift]:
+        tolerance = self.summary.tolerance
+        for account in self._names:
+            slot = self._slot[account]
+            computed, snapshot = self._computed[slot], self._snapshots[slot]
+            drift = snapshot - computed
+            found = self._explained.get(slot)
+            yield AccountDrift(
+                account_id=account,
+                snapshot=snapshot,
+                computed=computed,
+                drift=drift,
+                drift_class=classify(drift, tolerance),
+                events=self._events[slot],
+                cause=found.cause if found else None,
+                explanation=found.text if found else None,
+            )
+
+
 def check_files(ledger: Path, balances: Path, tolerance: int) -> FileCheck:
+    """The whole result in memory: for small files and tests (the CLI streams ``scan_files``)."""
+    scan = scan_files(ledger, balances, tolerance)
+    return FileCheck(summary=scan.summary, accounts=list(scan.accounts()))
+
+
+def scan_files(ledger: Path, balances: Path, tolerance: int) -> FileScan:
+    """Read both files (the ledger twice at most) and summarise; accounts come on demand."""
     if tolerance < 0:
         raise DomainError(ErrorCode.DRIFT_TOLERANCE_INVALID, "tolerance: must be 0 or more.")
-    sums: dict[str, list[int]] = {}
-    for event in _events(ledger):
-        entry = sums.setdefault(event[0], [0, 0])
-        entry[0] += event[1].delta
-        entry[1] += 1
-    snapshots: dict[str, int] = {}
+    slot: dict[str, int] = {}
+    computed: list[int] = []
+    events: list[int] = []
+    for account, event in _events(ledger):
+        index = slot.get(account)
+        if index is None:
+            index = slot[account] = len(computed)
+            computed.append(0)
+            events.append(0)
+        computed[index] += event.delta
+        events[index] += 1
+    snapshots = [0] * len(computed)
     for index, item in enumerate(_items(balances)):
         account = _text(item, "account_id", balances, index)
-        snapshots[account] = _integer(item, "snapshot_balance", balances, index)
-    results: dict[str, AccountDrift] = {}
-    for account in sorted(sums.keys() | snapshots.keys()):
-        computed, count = sums.get(account, (0, 0))
-        snapshot = snapshots.get(account, 0)
-        drift = snapshot - computed
-        results[account] = AccountDrift(
-            account_id=account,
-            snapshot=snapshot,
-            computed=computed,
-            drift=drift,
-            drift_class=classify(drift, tolerance),
-            events=count,
-        )
-    _explain_drifted(ledger, results, tolerance)
-    accounts = list(results.values())
-    return FileCheck(summary=summarize(accounts, tolerance), accounts=accounts)
+        balance = _integer(item, "snapshot_balance", balances, index)
+        known = slot.get(account)
+        if known is None:
+            slot[account] = len(computed)
+            computed.append(0)
+            events.append(0)
+            snapshots.append(balance)
+        else:
+            snapshots[known] = balance
+    names = sorted(slot)
+    summary = _summarize(names, slot, computed, snapshots, tolerance)
+    explained = _explain_drifted(ledger, names, slot, computed, snapshots, tolerance)
+    return FileScan(summary, names, slot, computed, events, snapshots, explained)
+
+
+def _summarize(
+    names: list[str],
+    slot: dict[str, int],
+    computed: list[int],
+    snapshots: list[int],
+    tolerance: int,
+) -> DriftSummary:
+    counts = dict.fromkeys(DriftClass, 0)
+    highest: tuple[int, str] | None = None
+    lowest: tuple[int, str] | None = None
+    for account in names:  # in account order: ties go to the first account id
+        index = slot[account]
+        drift = snapshots[index] - computed[index]
+        counts[classify(drift, tolerance)] += 1
+        if drift > 0 and (highest is None or drift > highest[0]):
+            highest = (drift, account)
+        if drift < 0 and (lowest is None or drift < lowest[0]):
+            lowest = (drift, account)
+    return DriftSummary(
+        tolerance=tolerance,
+        accounts_checked=len(names),
+        in_balance=counts[DriftClass.IN_BALANCE],
+        minor=counts[DriftClass.MINOR],
+        material=counts[DriftClass.MATERIAL],
+        largest_positive=highest[0] if highest else None,
+        largest_positive_account=highest[1] if highest else None,
+        largest_negative=lowest[0] if lowest else None,
+        largest_negative_account=lowest[1] if lowest else None,
+    )
 
 
 def summarize(accounts: list[AccountDrift], tolerance: int) -> DriftSummary:
@@ -112,22 +200,33 @@ def summarize(accounts: list[AccountDrift], tolerance: int) -> DriftSummary:
     )
 
 
-def _explain_drifted(ledger: Path, results: dict[str, AccountDrift], tolerance: int) -> None:
-    drifted = sorted(
-        (a for a in results.values() if a.drift_class is not DriftClass.IN_BALANCE),
-        key=lambda a: (-abs(a.drift), a.account_id),
-    )[:EXPLAIN_LIMIT]
-    wanted: dict[str, list[Event]] = {a.account_id: [] for a in drifted}
+def _explain_drifted(
+    ledger: Path,
+    names: list[str],
+    slot: dict[str, int],
+    computed: list[int],
+    snapshots: list[int],
+    tolerance: int,
+) -> dict[int, Explanation]:
+    """Explanations for the most drifted accounts (at most EXPLAIN_LIMIT), by slot."""
+    drifted: list[tuple[int, str]] = []
+    for account in names:
+        index = slot[account]
+        drift = snapshots[index] - computed[index]
+        if classify(drift, tolerance) is not DriftClass.IN_BALANCE:
+            drifted.append((-abs(drift), account))
+    drifted.sort()
+    wanted: dict[str, list[Event]] = {account: [] for _size, account in drifted[:EXPLAIN_LIMIT]}
     if not wanted:
-        return
+        return {}
     for account, event in _events(ledger):
-        if account in wanted:
-            wanted[account].append(event)
-    for account, events in wanted.items():
-        explanation = explain(events, results[account].snapshot, tolerance)
-        results[account] = results[account].model_copy(
-            update={"cause": explanation.cause, "explanation": explanation.text}
-        )
+        found = wanted.get(account)
+        if found is not None:
+            found.append(event)
+    return {
+        slot[account]: explain(found, snapshots[slot[account]], tolerance)
+        for account, found in wanted.items()
+    }
 
 
 def _events(path: Path) -> Iterator[tuple[str, Event]]:

@@ -18,13 +18,17 @@ import csv
 import hashlib
 import io
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO, NamedTuple, Self
+from typing import TYPE_CHECKING, BinaryIO, NamedTuple, Self
 
 from pydantic import BaseModel, ConfigDict
 
 from pitterm.domain.errors import DomainError, ErrorCode
+
+if TYPE_CHECKING:
+    from _csv import Reader as CsvReader
 
 FIELD_SIZE_LIMIT = 128 * 1024
 """Longest cell the csv reader accepts (set process-wide; it is csv's own default, made
@@ -68,6 +72,10 @@ class Record(NamedTuple):
     line_number: int
     fields: list[str] | None
     problem: str | None = None
+
+
+_record = partial(tuple.__new__, Record)
+"""``Record(...)`` without the Python-level ``__new__`` of a named tuple (a million calls)."""
 
 
 def open_binary(path: Path) -> io.BufferedReader:
@@ -296,7 +304,7 @@ class CsvStream:
         self.delimiter = delimiter
         self._hashing: _HashingReader | None = None
         self._text: io.TextIOWrapper | None = None
-        self._reader: Iterator[list[str]] | None = None
+        self._reader: CsvReader | None = None
         self._line_num: Callable[[], int] = lambda: 0
         self.header: list[str] = []
         self.header_line = 0
@@ -386,23 +394,23 @@ class CsvStream:
         if reader is None:
             raise RuntimeError("CsvStream used outside its `with` block")
         row_number = 0
+        line = self._line_num()
+        # The loop is the import's hottest: one C-level iteration per record, the csv error
+        # (rare) handled by resuming the loop, a blank row told by its first cell mostly.
         while True:
-            start = self._line_num() + 1
             try:
-                fields = next(reader)
-            except StopIteration:
+                for fields in reader:
+                    start, line = line + 1, reader.line_num
+                    if fields and (fields[0].strip() or "".join(fields).strip()):
+                        row_number += 1
+                        yield _record((row_number, start, fields, None))
                 return
             except csv.Error as error:
+                start, line = line + 1, reader.line_num
                 row_number += 1
-                end = self._line_num()
-                yield Record(row_number, start, None, _describe_csv_error(error, start, end))
-                continue
+                yield Record(row_number, start, None, _describe_csv_error(error, start, line))
             except OSError as error:
                 raise _unreadable(self.path, error) from error
-            if not fields or not "".join(fields).strip():
-                continue
-            row_number += 1
-            yield Record(row_number, start, fields)
 
 
 def _describe_csv_error(error: csv.Error, start: int, end: int) -> str:

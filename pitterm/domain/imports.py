@@ -20,10 +20,12 @@ progress bar and cancel; a cancelled import resumes later like an interrupted on
 
 from __future__ import annotations
 
-import json
 import operator
+import queue
+import threading
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TextIO, cast
@@ -41,7 +43,7 @@ from sqlalchemy import (
     update,
 )
 
-from pitterm.domain import audit
+from pitterm.domain import audit, reconciliation
 from pitterm.domain.actor import Actor
 from pitterm.domain.capabilities import Capability, require
 from pitterm.domain.casinos import load_settings
@@ -49,6 +51,7 @@ from pitterm.domain.csv_safe import write_rows
 from pitterm.domain.database import UnitOfWork
 from pitterm.domain.enums import Tier
 from pitterm.domain.errors import DomainError, ErrorCode
+from pitterm.domain.import_columns import LOAD_COLUMNS, ChunkStager
 from pitterm.domain.import_file import (
     CsvStream,
     FileFacts,
@@ -508,24 +511,35 @@ def _stage(
                 f"{path.name}'s header is not the one batch {batch_id} started with.",
             )
         rules = RowRules(batch.mapping, stream.header, time_zone=time_zone, now=now)
-        pending: list[tuple[Any, ...]] = []
-        for record in stream.records():
-            if record.row_number <= resumed_from:
-                continue
-            pending.append(_staged_row(batch_id, actor.casino_id, rules, record))
-            if len(pending) < chunk_rows:
-                continue
-            done = _commit_chunk(uow, actor, batch_id, done[0], pending)
-            pending = []
-            _emit(progress, _staging(batch, *done, stream.bytes_read))
-            if should_stop is not None and should_stop():
-                return StageResult(
-                    batch=get_batch(uow, actor, batch_id),
-                    resumed_from_row=resumed_from,
-                    completed=False,
-                )
-        if pending:
-            done = _commit_chunk(uow, actor, batch_id, done[0], pending)
+        # Postgres takes each chunk as COPY text from the column-wise fast path; SQLite
+        # (demo mode) gets the row-by-row reference as rows to insert.
+        stager = ChunkStager(rules) if uow.dialect == "postgresql" else None
+        writer = _ChunkWriter(
+            uow, actor, batch, done, progress, should_stop, threaded=stager is not None
+        )
+        with writer:
+            pending: list[Record] = []
+            for record in stream.records():
+                if record.row_number <= resumed_from:
+                    continue
+                pending.append(record)
+                if len(pending) < chunk_rows:
+                    continue
+                staged = _staged_rows(batch_id, actor.casino_id, rules, stager, pending)
+                pending = []
+                if not writer.submit(staged, stream.bytes_read):
+                    break
+            else:
+                if pending:
+                    staged = _staged_rows(batch_id, actor.casino_id, rules, stager, pending)
+                    writer.submit(staged, stream.bytes_read)
+            done = writer.finish()
+        if writer.stopped:
+            return StageResult(
+                batch=get_batch(uow, actor, batch_id),
+                resumed_from_row=resumed_from,
+                completed=False,
+            )
         digest, read = stream.sha256(), stream.bytes_read
     if digest != batch.content_sha256 or read != batch.file_size:
         _fail(uow, actor, batch_id, "the file changed while it was being imported")
@@ -577,19 +591,56 @@ STAGED_COLUMNS: tuple[str, ...] = (
     *FIELD_NAMES,
 )
 """The import_row columns staging writes, in the order ``_staged_row`` builds them."""
-_ERRORS_AT, _RAW_AT = STAGED_COLUMNS.index("errors"), STAGED_COLUMNS.index("raw_values")
 _STATUS_AT = STAGED_COLUMNS.index("status")
 _ERROR = ImportRowStatus.ERROR.value
 _FIELDS_OF = operator.itemgetter(*FIELD_NAMES)
-_LOAD_TABLE = "import_row_load"
+_LOAD_TABLE = "import_row_text"
 _CREATE_LOAD = (
-    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_LOAD_TABLE} (LIKE import_row) ON COMMIT DELETE ROWS"
+    f"CREATE TEMPORARY TABLE IF NOT EXISTS {_LOAD_TABLE} (row_number integer,"
+    f" line_number integer, {', '.join(f'{c} text' for c in LOAD_COLUMNS[2:])})"
+    " ON COMMIT DELETE ROWS"
 )
-_COPY_LOAD = f"COPY {_LOAD_TABLE} ({', '.join(STAGED_COLUMNS)}) FROM STDIN"
+_COPY_LOAD = f"COPY {_LOAD_TABLE} ({', '.join(LOAD_COLUMNS)}) FROM STDIN"
+# The casts are the types' own input functions, as COPY into import_row would apply them;
+# a staged row's empty errors and raw values are constants, not a million parsed "[]".
 _INSERT_LOADED = (
-    f"INSERT INTO import_row ({', '.join(STAGED_COLUMNS)})"
-    f" SELECT {', '.join(STAGED_COLUMNS)} FROM {_LOAD_TABLE}"
+    f"INSERT INTO import_row (batch_id, casino_id, status, {', '.join(LOAD_COLUMNS)})"
+    " SELECT %(batch)s, %(casino)s,"
+    " CASE WHEN errors IS NULL THEN %(staged)s ELSE %(error)s END,"
+    " row_number, line_number,"
+    " CASE WHEN errors IS NULL THEN '[]'::jsonb ELSE errors::jsonb END,"
+    " CASE WHEN raw_values IS NULL THEN '{}'::jsonb ELSE raw_values::jsonb END,"
+    " first_name, last_name, date_of_birth::date, email, phone, loyalty_card_number,"
+    " imported_tier, imported_points_balance::bigint, imported_last_activity_at::timestamptz"
+    f" FROM {_LOAD_TABLE}"
 )
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """A chunk of records, staged: COPY text (Postgres) or rows to insert (SQLite)."""
+
+    count: int
+    errors: int
+    copy_text: str = ""
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _staged_rows(
+    batch_id: uuid.UUID,
+    casino_id: uuid.UUID,
+    rules: RowRules,
+    stager: ChunkStager | None,
+    records: list[Record],
+) -> _Chunk:
+    if stager is not None:
+        copy_text, errors = stager.stage(records)
+        return _Chunk(len(records), errors, copy_text=copy_text)
+    rows = [_staged_row(batch_id, casino_id, rules, record) for record in records]
+    errors = sum(1 for r in rows if r[_STATUS_AT] == _ERROR)
+    return _Chunk(
+        len(rows), errors, rows=[dict(zip(STAGED_COLUMNS, row, strict=True)) for row in rows]
+    )
 
 
 def _staged_row(
@@ -617,7 +668,7 @@ def _commit_chunk(
     actor: Actor,
     batch_id: uuid.UUID,
     expected: int,
-    rows: list[tuple[Any, ...]],
+    chunk: _Chunk,
 ) -> tuple[int, int]:
     """Insert a chunk of rows and advance the batch's counts, in one transaction.
 
@@ -625,7 +676,6 @@ def _commit_chunk(
     expects (the update also locks the batch row): otherwise another terminal is staging
     the same batch, and this run stops rather than race it.
     """
-    errors = sum(1 for r in rows if r[_STATUS_AT] == _ERROR)
     with uow:
         counts = uow.session.execute(
             update(ImportBatch)
@@ -636,8 +686,8 @@ def _commit_chunk(
                 ImportBatch.row_count == expected,
             )
             .values(
-                row_count=ImportBatch.row_count + len(rows),
-                error_count=ImportBatch.error_count + errors,
+                row_count=ImportBatch.row_count + chunk.count,
+                error_count=ImportBatch.error_count + chunk.errors,
                 updated_at=uow.now(),
             )
             .returning(ImportBatch.row_count, ImportBatch.error_count)
@@ -646,17 +696,103 @@ def _commit_chunk(
         if counts is None:
             raise _in_progress(f"batch {batch_id}")
         if uow.dialect == "postgresql":
-            _copy_rows(uow, rows)
+            _copy_rows(uow, actor, batch_id, chunk.copy_text)
         else:
-            uow.session.connection().execute(
-                insert(ImportRow), [dict(zip(STAGED_COLUMNS, row, strict=True)) for row in rows]
-            )
+            uow.session.connection().execute(insert(ImportRow), chunk.rows)
         uow.commit()
     return counts[0], counts[1]
 
 
-def _copy_rows(uow: UnitOfWork, rows: list[tuple[Any, ...]]) -> None:
-    """Postgres: COPY the chunk into a session-local table, then INSERT … SELECT it.
+class _ChunkWriter:
+    """Commits a batch's staged chunks in order, each with the batch's counts.
+
+    On Postgres it writes in a thread of its own, so that the next chunk is read and checked
+    while this one is written: Python's work and the database's overlap, and at most two
+    chunks are in hand at once. On SQLite it writes inline. Either way, after each commit —
+    before the next one starts — ``progress`` is told and ``should_stop`` asked: a callback
+    that fails or asks to stop leaves exactly the chunks committed so far, as sequential
+    staging would, and the failure is raised to the caller.
+    """
+
+    def __init__(
+        self,
+        uow: UnitOfWork,
+        actor: Actor,
+        batch: BatchInfo,
+        done: tuple[int, int],
+        progress: ProgressCallback | None,
+        should_stop: StopCheck | None,
+        *,
+        threaded: bool,
+    ) -> None:
+        self.uow, self.actor, self.batch = uow, actor, batch
+        self.done = done
+        self.progress, self.should_stop = progress, should_stop
+        self.stopped = False
+        """Set when ``should_stop`` asked to stop: later chunks are not written."""
+        self._failure: BaseException | None = None
+        self._queue: queue.Queue[tuple[_Chunk, int] | None] = queue.Queue(maxsize=1)
+        self._thread = (
+            threading.Thread(target=self._run, name="import-stage-writer", daemon=True)
+            if threaded
+            else None
+        )
+
+    def __enter__(self) -> _ChunkWriter:
+        if self._thread is not None:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Always ends the thread; on the caller's own failure, nothing more is written."""
+        if self._thread is not None and self._thread.is_alive():
+            self.stopped = self.stopped or exc_info[0] is not None
+            self._queue.put(None)
+            self._thread.join()
+
+    def submit(self, chunk: _Chunk, bytes_read: int) -> bool:
+        """Hand a chunk over (waiting while another is queued); False once writing stopped."""
+        self._raise()
+        if self.stopped:
+            return False
+        if self._thread is None:
+            self._write(chunk, bytes_read)
+        else:
+            self._queue.put((chunk, bytes_read))
+        self._raise()
+        return not self.stopped
+
+    def finish(self) -> tuple[int, int]:
+        """Wait until every chunk handed over is written; the batch's counts then."""
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        self._raise()
+        return self.done
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            if self.stopped or self._failure is not None:
+                continue  # drain without writing, so that the caller never blocks
+            try:
+                self._write(*item)
+            except BaseException as error:  # re-raised in the caller's thread
+                self._failure = error
+
+    def _write(self, chunk: _Chunk, bytes_read: int) -> None:
+        self.done = _commit_chunk(self.uow, self.actor, self.batch.id, self.done[0], chunk)
+        _emit(self.progress, _staging(self.batch, *self.done, bytes_read))
+        if self.should_stop is not None and self.should_stop():
+            self.stopped = True
+
+    def _raise(self) -> None:
+        if self._failure is not None:
+            failure, self._failure = self._failure, None
+            raise failure
+
+
+def _copy_rows(uow: UnitOfWork, actor: Actor, batch_id: uuid.UUID, copy_text: str) -> None:
+    """Postgres: COPY the chunk's text into a session-local table, then INSERT … SELECT it.
 
     COPY is several times faster than row-by-row inserts, but not allowed into a table under
     row-level security; the temporary table has none, and the INSERT that moves the rows
@@ -671,22 +807,16 @@ def _copy_rows(uow: UnitOfWork, rows: list[tuple[Any, ...]]) -> None:
     with driver.cursor() as cursor:
         cursor.execute(_CREATE_LOAD)
         with cursor.copy(_COPY_LOAD) as copy:
-            for row in rows:
-                copy.write_row(_as_json(row))
-        cursor.execute(_INSERT_LOADED)
-
-
-_EMPTY_LIST, _EMPTY_OBJECT = "[]", "{}"
-
-
-def _as_json(row: tuple[Any, ...]) -> tuple[Any, ...]:
-    errors, raw = row[_ERRORS_AT], row[_RAW_AT]
-    return (
-        *row[:_ERRORS_AT],
-        json.dumps(errors, ensure_ascii=False) if errors else _EMPTY_LIST,
-        json.dumps(raw, ensure_ascii=False) if raw else _EMPTY_OBJECT,
-        *row[_RAW_AT + 1 :],
-    )
+            copy.write(copy_text)
+        cursor.execute(
+            _INSERT_LOADED,
+            {
+                "batch": batch_id,
+                "casino": actor.casino_id,
+                "staged": ImportRowStatus.STAGED.value,
+                "error": _ERROR,
+            },
+        )
 
 
 def _fail(uow: UnitOfWork, actor: Actor, batch_id: uuid.UUID, reason: str) -> None:
@@ -803,6 +933,8 @@ def execute_batch(
         if batch.status is ImportBatchStatus.EXECUTING:
             batch.status = ImportBatchStatus.EXECUTED
             batch.executed_at = batch.updated_at = uow.now()
+            # Tier reconciliation's queue opens with the execution, atomically (DESIGN §9).
+            opened = reconciliation.open_records(uow, actor, batch.id)
             audit.record(
                 uow,
                 casino_id=actor.casino_id,
@@ -816,6 +948,7 @@ def execute_batch(
                     "created": batch.created_count,
                     "linked": batch.linked_count,
                     "skipped": batch.skipped_count,
+                    "reconciliation_records": opened,
                 },
             )
         info = _info(batch)

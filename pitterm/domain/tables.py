@@ -20,6 +20,7 @@ from sqlalchemy import (
     Enum,
     ForeignKey,
     ForeignKeyConstraint,
+    Identity,
     Index,
     Integer,
     MetaData,
@@ -48,6 +49,12 @@ from pitterm.domain.enums import (
 )
 from pitterm.domain.import_status import ImportBatchStatus, ImportOutcome, ImportRowStatus
 from pitterm.domain.promo_rules import CouponStatus, ProgramStatus, PromoType
+from pitterm.domain.recon_rules import (
+    Freshness,
+    LabelState,
+    ReconOutcome,
+    ReconStatus,
+)
 from pitterm.domain.sqltypes import ExactDecimal, JsonDocument, UtcDateTime
 
 NAMING = {
@@ -728,22 +735,183 @@ class ImportRow(Base, CasinoScoped):
 
 
 class DriftHorizon(Base, CasinoScoped):
-    """How far the drift checkpoints of a casino reach: every entry up to ``through_at``."""
+    """A casino's drift checkpoints exist: when they were last brought up to date, and how
+    many accounts (player_loyalty rows) they cover."""
 
     __tablename__ = "drift_horizon"
 
     casino_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("casino.id"), primary_key=True)
-    through_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    accounts: Mapped[int] = mapped_column(BigInteger)
     audited_at: Mapped[datetime] = mapped_column(UtcDateTime)
     audited_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"))
 
 
 class DriftCheckpoint(Base, CasinoScoped):
-    """An account's ledger sum already verified, through its casino's drift horizon."""
+    """What the drift audit has verified of one player: the sum and count of every ledger
+    entry taken in so far, and the cached balance as last audited (None: no account)."""
 
     __tablename__ = "drift_checkpoint"
+    __table_args__ = (
+        Index(
+            "ix_drift_checkpoint_drifted",
+            "casino_id",
+            "player_id",
+            sqlite_where=text("cached <> verified_sum"),
+            postgresql_where=text("cached <> verified_sum"),
+        ),
+    )
 
     casino_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("casino.id"), primary_key=True)
     player_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("player.id"), primary_key=True)
     verified_sum: Mapped[int] = mapped_column(BigInteger)
     verified_entries: Mapped[int] = mapped_column(BigInteger)
+    cached: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class DriftChange(Base, CasinoScoped):
+    """A change the drift checkpoints have not taken in yet: a new ledger entry (``entry_id``)
+    or a change of the player's cached balance (no entry). Written only by triggers on
+    loyalty_ledger and player_loyalty, in the writing transaction; consumed by the audit."""
+
+    __tablename__ = "drift_change"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), Identity(), primary_key=True
+    )
+    casino_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    player_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    entry_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+
+# --- Tier reconciliation (DESIGN §9) ---------------------------------------------------------
+
+
+class LoyaltyTierMapping(Base, CasinoScoped):
+    """One vendor tier label of a batch, mapped to a canonical tier or to ``ignore``.
+
+    No row for a label means it is unmapped, and the batch's rows carrying it wait. Labels
+    match exactly (no fuzzy matching): "Gold+" and "gold+" are two labels.
+    """
+
+    __tablename__ = "loyalty_tier_mapping"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["batch_id", "casino_id"], ["import_batch.id", "import_batch.casino_id"]
+        ),
+        CheckConstraint("(tier IS NULL) = ignored", name="tier_or_ignored"),
+        CheckConstraint("length(vendor_label) >= 1", name="label_nonempty"),
+    )
+
+    batch_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    vendor_label: Mapped[str] = mapped_column(String(64), primary_key=True)
+    casino_id: Mapped[uuid.UUID] = casino_fk()
+    tier: Mapped[Tier | None] = mapped_column(enum_column(Tier, "mapping_tier"))
+    ignored: Mapped[bool] = mapped_column(Boolean, default=False)
+    mapped_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"))
+    mapped_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+_DECIDED_TIER_CHANGE = "('upgrade', 'downgrade', 'seed')"
+
+
+class LoyaltyReconciliation(Base, CasinoScoped):
+    """One executed import row's staged loyalty claim and its review (seed 000, option A).
+
+    Its own table, keyed like the import row it came from (never columns on ``import_row``).
+    ``mapped_tier``/``label_state`` follow the batch's mapping while the record is pending and
+    are frozen once it is decided. ``freshness`` and ``freshness_threshold_days`` record what
+    the apply saw; ``tier_before``/``tier_after`` what it changed (revert restores
+    ``tier_before``). Imported points are kept for reference and never reach the ledger.
+    """
+
+    __tablename__ = "loyalty_reconciliation"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["batch_id", "casino_id"], ["import_batch.id", "import_batch.casino_id"]
+        ),
+        ForeignKeyConstraint(
+            ["batch_id", "row_number"], ["import_row.batch_id", "import_row.row_number"]
+        ),
+        CheckConstraint(
+            "(label_state = 'mapped') = (mapped_tier IS NOT NULL)", name="mapped_iff_tier"
+        ),
+        CheckConstraint(
+            "(label_state = 'no_label') = (vendor_label IS NULL)", name="no_label_iff_null"
+        ),
+        CheckConstraint("(status = 'pending') = (outcome IS NULL)", name="pending_iff_undecided"),
+        CheckConstraint(
+            "(status = 'pending') = (applied_at IS NULL)"
+            " AND (applied_at IS NULL) = (applied_by IS NULL)"
+            " AND (applied_at IS NULL) = (freshness IS NULL)"
+            " AND (freshness IS NULL) = (freshness_threshold_days IS NULL)",
+            name="decision_recorded_whole",
+        ),
+        CheckConstraint(
+            "(status = 'reverted') = (reverted_at IS NOT NULL)"
+            " AND (reverted_at IS NULL) = (reverted_by IS NULL)",
+            name="revert_recorded_whole",
+        ),
+        CheckConstraint(
+            "(status IN ('applied', 'reverted'))"
+            f" = (COALESCE(outcome, '') IN {_DECIDED_TIER_CHANGE})"
+            " AND (status = 'no_change') = (COALESCE(outcome, '') = 'no_change')"
+            " AND (status = 'ignored') = (COALESCE(outcome, '') = 'ignore')",
+            name="status_matches_outcome",
+        ),
+        CheckConstraint(
+            "status NOT IN ('applied', 'reverted') OR tier_after IS NOT NULL",
+            name="applied_has_tier",
+        ),
+        CheckConstraint(
+            "(COALESCE(outcome, '') = 'downgrade') = (override_reason IS NOT NULL)",
+            name="override_iff_downgrade",
+        ),
+        CheckConstraint(
+            "status IN ('pending', 'ignored') OR freshness = 'fresh' OR freshness_confirmed",
+            name="stale_needs_confirmation",
+        ),
+        CheckConstraint(
+            "imported_points_balance IS NULL OR imported_points_balance >= 0",
+            name="points_nonneg",
+        ),
+        CheckConstraint(
+            "freshness_threshold_days IS NULL OR freshness_threshold_days > 0",
+            name="threshold_positive",
+        ),
+        Index("ix_loyalty_reconciliation_batch_status", "batch_id", "status", "row_number"),
+        Index("ix_loyalty_reconciliation_player_status", "player_id", "status"),
+    )
+
+    batch_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    row_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    casino_id: Mapped[uuid.UUID] = casino_fk()
+    player_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("player.id"))
+    vendor_label: Mapped[str | None] = mapped_column(String(64))
+    """The staged vendor tier label, as in the file (trimmed)."""
+    label_state: Mapped[LabelState] = mapped_column(enum_column(LabelState, "recon_label_state"))
+    mapped_tier: Mapped[Tier | None] = mapped_column(enum_column(Tier, "mapped_tier"))
+    canonical_tier_at_staging: Mapped[Tier | None] = mapped_column(
+        enum_column(Tier, "staging_tier")
+    )
+    """The player's canonical tier when the batch was executed (None: no tier then)."""
+    imported_points_balance: Mapped[int | None] = mapped_column(BigInteger)
+    """For reference only: never written to the ledger."""
+    imported_last_activity_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    status: Mapped[ReconStatus] = mapped_column(
+        enum_column(ReconStatus, "recon_status"), default=ReconStatus.PENDING
+    )
+    outcome: Mapped[ReconOutcome | None] = mapped_column(enum_column(ReconOutcome, "recon_outcome"))
+    """The decided outcome (None while pending; the proposal is computed live until then)."""
+    freshness: Mapped[Freshness | None] = mapped_column(enum_column(Freshness, "recon_freshness"))
+    freshness_threshold_days: Mapped[int | None] = mapped_column(Integer)
+    freshness_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+    tier_before: Mapped[Tier | None] = mapped_column(enum_column(Tier, "tier_before"))
+    tier_after: Mapped[Tier | None] = mapped_column(enum_column(Tier, "tier_after"))
+    loyalty_created: Mapped[bool] = mapped_column(Boolean, default=False)
+    """The apply created the player's loyalty record (seeded with the mapped tier)."""
+    override_reason: Mapped[str | None] = mapped_column(Text)
+    applied_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    applied_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reverted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    reverted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
