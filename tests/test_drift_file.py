@@ -165,3 +165,33 @@ def test_cli_bad_input_exit_status(tmp_path: Path, capsys: pytest.CaptureFixture
     )
     assert status == 3
     assert "DRIFT_FILE_INVALID" in capsys.readouterr().err
+
+
+def test_cli_json_streams_the_same_report_check_files_builds(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    ledger, balances = files
+    main(["drift", "check", "--ledger", str(ledger), "--balances", str(balances), "--json"])
+    streamed = json.loads(capsys.readouterr().out)
+    assert streamed == json.loads(check_files(ledger, balances, 0).model_dump_json())
+    assert [a["account_id"] for a in streamed["accounts"]] == ["A", "B", "C", "D"]
+
+
+def test_extremes_tie_to_the_first_account_id(tmp_path: Path) -> None:
+    ledger, balances = tmp_path / "l.json", tmp_path / "b.json"
+    ledger.write_text("[]")
+    balances.write_text(
+        json.dumps(
+            [
+                {"account_id": "Z", "snapshot_balance": 9},
+                {"account_id": "M", "snapshot_balance": 9},
+                {"account_id": "Q", "snapshot_balance": -9},
+                {"account_id": "B", "snapshot_balance": -9},
+                {"account_id": "M", "snapshot_balance": 9},  # a repeat: the last one counts
+            ]
+        )
+    )
+    summary = check_files(ledger, balances, 0).summary
+    assert summary.accounts_checked == 4
+    assert (summary.largest_positive, summary.largest_positive_account) == (9, "M")
+    assert (summary.largest_negative, summary.largest_negative_account) == (-9, "B")

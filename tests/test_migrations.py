@@ -149,6 +149,7 @@ def test_downgrade_to_base_then_upgrade_restores_postgres_security(
         "loyalty_ledger_refuse_truncate",
         "audit_log_refuse_change",
         "audit_log_refuse_truncate",
+        "loyalty_ledger_drift_change",  # drift change tracking (0008)
     }
     assert set(casino_scoped_tables()) <= policies
     assert can_insert_ledger is True

@@ -1,4 +1,8 @@
-"""The audit trail: one append-only row per mutation, written inside the mutation's transaction."""
+"""The audit trail: one append-only row per mutation, written inside the mutation's transaction.
+
+Rows are queued on the unit of work and sent with its commit (nothing reads them back within
+the transaction), so a mutation's audit costs no round trip of its own on Postgres.
+"""
 
 from __future__ import annotations
 
@@ -20,21 +24,25 @@ def record(
     entity_id: object | None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-) -> AuditLog:
-    row = AuditLog(
-        id=uuid.uuid4(),
-        casino_id=casino_id,
-        staff_id=staff_id,
-        action=action,
-        entity_type=entity_type,
-        entity_id=None if entity_id is None else str(entity_id),
-        before=before,
-        after=after,
-        correlation_id=uow.correlation_id,
-        created_at=uow.now(),
+) -> uuid.UUID:
+    """Queue the row (sent at commit); returns its id."""
+    row_id = uuid.uuid4()
+    uow.append(
+        AuditLog,
+        {
+            "id": row_id,
+            "casino_id": casino_id,
+            "staff_id": staff_id,
+            "action": action,
+            "entity_type": entity_type,
+            "entity_id": None if entity_id is None else str(entity_id),
+            "before": before,
+            "after": after,
+            "correlation_id": uow.correlation_id,
+            "created_at": uow.now(),
+        },
     )
-    uow.session.add(row)
-    return row
+    return row_id
 
 
 def by(
@@ -45,7 +53,7 @@ def by(
     entity_id: object | None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
-) -> AuditLog:
+) -> uuid.UUID:
     """The audit row of a change the signed-in actor made at their casino."""
     return record(
         uow,

@@ -1,6 +1,7 @@
 """Idempotent mutations: a key per request; a repeat returns the first outcome, marked existing.
 
-The outcome is stored in the same transaction as the change it describes. A repeat with the
+The outcome is stored in the same transaction as the change it describes (sent with the
+commit, see ``UnitOfWork.append``). A repeat with the
 same key but different content is refused (IDEMPOTENCY_CONFLICT), never silently replayed.
 """
 
@@ -10,10 +11,10 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import exc, select
+from sqlalchemy import Row, bindparam, exc, select
 
 from pitterm.domain.actor import Actor
 from pitterm.domain.database import UnitOfWork
@@ -66,17 +67,18 @@ def run_idempotent(
                     if stored is not None:
                         return _replay(stored, operation, fingerprint, result_type)
                     raise
-                uow.session.add(
-                    IdempotencyRecord(
-                        id=uuid.uuid4(),
-                        casino_id=actor.casino_id,
-                        idempotency_key=key,
-                        operation=operation,
-                        request_hash=fingerprint,
-                        result=result.model_dump(mode="json"),
-                        staff_id=actor.staff_id,
-                        created_at=uow.now(),
-                    )
+                uow.append(
+                    IdempotencyRecord,
+                    {
+                        "id": uuid.uuid4(),
+                        "casino_id": actor.casino_id,
+                        "idempotency_key": key,
+                        "operation": operation,
+                        "request_hash": fingerprint,
+                        "result": result.model_dump(mode="json"),
+                        "staff_id": actor.staff_id,
+                        "created_at": uow.now(),
+                    },
                 )
                 uow.commit()
                 return result
@@ -86,16 +88,18 @@ def run_idempotent(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _find(uow: UnitOfWork, actor: Actor, key: uuid.UUID) -> IdempotencyRecord | None:
-    return uow.session.scalar(
-        select(IdempotencyRecord).where(
-            IdempotencyRecord.casino_id == actor.casino_id,
-            IdempotencyRecord.idempotency_key == key,
-        )
-    )
+_RECORD = IdempotencyRecord.__table__
+_FIND = select(_RECORD.c.operation, _RECORD.c.request_hash, _RECORD.c.result).where(
+    _RECORD.c.casino_id == bindparam("casino_id"),
+    _RECORD.c.idempotency_key == bindparam("key"),
+)
 
 
-def _replay(stored: IdempotencyRecord, operation: str, fingerprint: str, result_type: type[R]) -> R:
+def _find(uow: UnitOfWork, actor: Actor, key: uuid.UUID) -> Row[Any] | None:
+    return uow.execute(_FIND, {"casino_id": actor.casino_id, "key": key}).first()
+
+
+def _replay(stored: Row[Any], operation: str, fingerprint: str, result_type: type[R]) -> R:
     if stored.operation != operation or stored.request_hash != fingerprint:
         raise DomainError(
             ErrorCode.IDEMPOTENCY_CONFLICT,

@@ -13,8 +13,8 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TextIO
 
-from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import ColumnElement, and_, or_, select, tuple_
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from sqlalchemy import ColumnElement, Integer, and_, bindparam, literal_column, or_, select, tuple_
 
 from pitterm.domain import audit, cursors, ledger
 from pitterm.domain.actor import Actor
@@ -22,11 +22,12 @@ from pitterm.domain.auth import Credentials, authenticate
 from pitterm.domain.capabilities import Capability, can, require
 from pitterm.domain.casinos import current_gaming_day, load_settings
 from pitterm.domain.csv_safe import write_rows
-from pitterm.domain.database import UnitOfWork
+from pitterm.domain.database import UnitOfWork, table_of
 from pitterm.domain.enums import LedgerReason, SlipStatus
 from pitterm.domain.errors import DomainError, ErrorCode
 from pitterm.domain.idempotency import Outcome, run_idempotent
 from pitterm.domain.tables import (
+    CasinoSettings,
     CompItem,
     LoyaltyLedger,
     Player,
@@ -41,6 +42,35 @@ MAX_POINTS = 10_000_000
 """The largest single points movement accepted; anything larger is a typing error."""
 PROMOTION_KEY_NAMESPACE = uuid.UUID("0b8c7a52-61a4-4c1e-8f0f-5d8b1f3f9e21")
 HISTORY_PAGE = 50
+
+_PLAYERS = table_of(Player)
+_ACCOUNTS = table_of(PlayerLoyalty)
+_SETTINGS = table_of(CasinoSettings)
+_PLAYER = select(_PLAYERS.c.id).where(
+    _PLAYERS.c.id == bindparam("player"), _PLAYERS.c.casino_id == bindparam("casino")
+)
+_BALANCE = (
+    select(_PLAYERS.c.id, _ACCOUNTS.c.current_balance, _ACCOUNTS.c.tier)
+    .select_from(
+        _PLAYERS.outerjoin(
+            _ACCOUNTS,
+            (_ACCOUNTS.c.player_id == _PLAYERS.c.id)
+            & (_ACCOUNTS.c.casino_id == _PLAYERS.c.casino_id),
+        )
+    )
+    .where(_PLAYERS.c.id == bindparam("player"), _PLAYERS.c.casino_id == bindparam("casino"))
+)
+_REDEEM_ACCOUNT = (
+    ledger.LOCK.add_columns(_SETTINGS.c.overdraw_cap_points, _SETTINGS.c.four_eyes_overdraw)
+    .join_from(
+        _ACCOUNTS,
+        _PLAYERS,
+        (_PLAYERS.c.id == _ACCOUNTS.c.player_id) & (_PLAYERS.c.casino_id == _ACCOUNTS.c.casino_id),
+    )
+    .join_from(_ACCOUNTS, _SETTINGS, _SETTINGS.c.casino_id == _ACCOUNTS.c.casino_id)
+    .with_for_update(of=_ACCOUNTS)
+)
+"""A comp's account row locked, with the settings it is checked against (one round trip)."""
 
 
 class Redeem(BaseModel):
@@ -154,8 +184,8 @@ class LedgerFilter(BaseModel):
     reason: LedgerReason | None = None
     staff_id: uuid.UUID | None = None
     slip_id: uuid.UUID | None = None
-    since: datetime | None = None
-    until: datetime | None = None
+    since: AwareDatetime | None = None
+    until: AwareDatetime | None = None
     """Exclusive upper bound."""
 
 
@@ -227,19 +257,13 @@ class PlayerCard(BaseModel):
 def balance(uow: UnitOfWork, actor: Actor, player_id: uuid.UUID) -> Balance:
     require(actor, Capability.VIEW_FLOOR)
     with uow:
-        row = uow.session.execute(
-            select(Player.id, PlayerLoyalty.current_balance, PlayerLoyalty.tier)
-            .outerjoin(
-                PlayerLoyalty,
-                (PlayerLoyalty.player_id == Player.id)
-                & (PlayerLoyalty.casino_id == Player.casino_id),
-            )
-            .where(Player.id == player_id, Player.casino_id == actor.casino_id)
-        ).first()
-        if row is None:
-            raise _no_player()
-        _, points, tier = row
-        return Balance(player_id=player_id, balance=points or 0, tier=tier.value if tier else None)
+        row = uow.execute(_BALANCE, {"player": player_id, "casino": actor.casino_id}).first()
+    if row is None:
+        raise _no_player()
+    tier = row.tier
+    return Balance(
+        player_id=player_id, balance=row.current_balance or 0, tier=tier.value if tier else None
+    )
 
 
 def player_card(uow: UnitOfWork, actor: Actor, player_id: uuid.UUID) -> PlayerCard:
@@ -313,7 +337,7 @@ def history(
 ) -> LedgerPage:
     """Newest first, a page at a time by keyset: the last page costs what the first does."""
     require(actor, Capability.VIEW_FLOOR)
-    where = where or LedgerFilter()
+    where = parse(LedgerFilter, where or LedgerFilter())
     limit = max(1, min(limit, 500))
     with uow:
         rows = _history_rows(
@@ -334,6 +358,7 @@ def history(
 def export_history_csv(uow: UnitOfWork, actor: Actor, where: LedgerFilter, out: TextIO) -> int:
     """Write the filtered ledger as CSV (formula-injection safe), page by page. Returns rows."""
     require(actor, Capability.VIEW_FLOOR)
+    where = parse(LedgerFilter, where)
     header = [
         "created_at",
         "entry_id",
@@ -382,7 +407,8 @@ def redeem(uow: UnitOfWork, actor: Actor, command: Redeem) -> Redeemed:
     note = _note(command.note)
 
     def body() -> Redeemed:
-        _player(uow, actor, command.player_id)
+        account, cap, four_eyes = _redeem_account(uow, actor, command.player_id)
+        _visit_of(uow, actor, command.visit_id, command.player_id)
         comp = _comp(uow, actor, command.comp_id) if command.comp_id else None
         cost = (
             command.points if command.points is not None else (comp.points_cost if comp else None)
@@ -392,8 +418,6 @@ def redeem(uow: UnitOfWork, actor: Actor, command: Redeem) -> Redeemed:
                 ErrorCode.LOYALTY_POINTS_INVALID,
                 f"points: a comp costs a whole number of points from 1 to {MAX_POINTS:,}.",
             )
-        settings = load_settings(uow, actor.casino_id)
-        account = ledger.lock_account(uow, actor.casino_id, command.player_id)
         after = account.current_balance - cost
         overdraw: dict[str, Any] | None = None
         approver_id: uuid.UUID | None = None
@@ -406,17 +430,15 @@ def redeem(uow: UnitOfWork, actor: Actor, command: Redeem) -> Redeemed:
                     balance=account.current_balance,
                     cost=cost,
                 )
-            if after < -settings.overdraw_cap_points:
+            if after < -cap:
                 raise DomainError(
                     ErrorCode.LOYALTY_OVERDRAW_EXCEEDS_CAP,
                     f"This comp would take the balance to {after:,}, past the overdraw cap of"
-                    f" {-settings.overdraw_cap_points:,}.",
+                    f" {-cap:,}.",
                     balance_after=after,
-                    cap=settings.overdraw_cap_points,
+                    cap=cap,
                 )
-            approver = _overdraw_approver(
-                uow, actor, command.approver, four_eyes=settings.four_eyes_overdraw
-            )
+            approver = _overdraw_approver(uow, actor, command.approver, four_eyes=four_eyes)
             approver_id = approver.staff_id
             overdraw = {
                 "allowed": True,
@@ -424,7 +446,7 @@ def redeem(uow: UnitOfWork, actor: Actor, command: Redeem) -> Redeemed:
                 "approved_by_code": approver.staff_code,
                 "self_approved": approver.staff_id == actor.staff_id,
                 "note": note,
-                "cap": settings.overdraw_cap_points,
+                "cap": cap,
             }
         posted = ledger.post(
             uow,
@@ -490,6 +512,7 @@ def manual_credit(uow: UnitOfWork, actor: Actor, command: ManualCredit) -> Credi
 
     def body() -> Credited:
         _player(uow, actor, command.player_id)
+        _visit_of(uow, actor, command.visit_id, command.player_id)
         posted = ledger.post(
             uow,
             casino_id=actor.casino_id,
@@ -575,7 +598,7 @@ def apply_promotion(uow: UnitOfWork, actor: Actor, command: ApplyPromotion) -> P
             )
         )
         if existing is not None:
-            account = ledger.lock_account(uow, actor.casino_id, existing.player_id)
+            account = ledger.lock(uow, actor.casino_id, existing.player_id)
             return PromotionApplied(
                 ledger_id=existing.id,
                 promo_points_delta=existing.points_delta,
@@ -698,7 +721,7 @@ def reverse(uow: UnitOfWork, actor: Actor, command: Reverse) -> Corrected:
                 ErrorCode.LEDGER_ENTRY_NOT_REVERSIBLE,
                 "That entry cannot be reversed (a reversal, or zero points).",
             )
-        account = ledger.lock_account(uow, actor.casino_id, original.player_id)
+        account = ledger.lock(uow, actor.casino_id, original.player_id)
         already = uow.session.scalar(
             select(LoyaltyLedger.id).where(LoyaltyLedger.reverses_entry_id == original.id)
         )
@@ -859,13 +882,46 @@ def _positive(points: int) -> None:
         )
 
 
-def _player(uow: UnitOfWork, actor: Actor, player_id: uuid.UUID) -> Player:
-    player = uow.session.scalar(
-        select(Player).where(Player.id == player_id, Player.casino_id == actor.casino_id)
-    )
-    if player is None:
+def _player(uow: UnitOfWork, actor: Actor, player_id: uuid.UUID) -> None:
+    """The player must be one of this casino's."""
+    if uow.execute(_PLAYER, {"player": player_id, "casino": actor.casino_id}).first() is None:
         raise _no_player()
-    return player
+
+
+def _redeem_account(
+    uow: UnitOfWork, actor: Actor, player_id: uuid.UUID
+) -> tuple[ledger.Account, int, bool]:
+    """The player's account, locked, with the casino's overdraw cap and four-eyes setting.
+
+    One statement when the player has an account (always, once enrolled); otherwise the
+    player is checked and the account created the long way.
+    """
+    row = uow.execute(
+        _REDEEM_ACCOUNT, {"account_player": player_id, "account_casino": actor.casino_id}
+    ).first()
+    if row is not None:
+        account = ledger.Account(player_id, actor.casino_id, row.current_balance, row.tier)
+        return account, row.overdraw_cap_points, row.four_eyes_overdraw
+    _player(uow, actor, player_id)
+    settings = load_settings(uow, actor.casino_id)
+    account = ledger.lock(uow, actor.casino_id, player_id)
+    return account, settings.overdraw_cap_points, settings.four_eyes_overdraw
+
+
+def _visit_of(
+    uow: UnitOfWork, actor: Actor, visit_id: uuid.UUID | None, player_id: uuid.UUID
+) -> None:
+    """A visit named on a comp or credit is one of this casino's, and this player's (their
+    own, or a ghost visit associated with them)."""
+    if visit_id is None:
+        return
+    visit = uow.session.scalar(
+        select(Visit).where(Visit.id == visit_id, Visit.casino_id == actor.casino_id)
+    )
+    if visit is None:
+        raise DomainError(ErrorCode.VISIT_NOT_FOUND, "visit_id: no such visit at this casino.")
+    if player_id not in (visit.player_id, visit.associated_player_id):
+        raise DomainError(ErrorCode.VALIDATION_FAILED, "visit_id: that visit is not this player's.")
 
 
 def _no_player() -> DomainError:
@@ -916,6 +972,10 @@ def _audit(
     )
 
 
+_ENTRIES = table_of(LoyaltyLedger)
+_STAFF = table_of(Staff)
+
+
 def _history_rows(
     uow: UnitOfWork,
     actor: Actor,
@@ -923,45 +983,70 @@ def _history_rows(
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> list[LedgerRow]:
-    conditions: list[ColumnElement[bool]] = [LoyaltyLedger.casino_id == actor.casino_id]
+    """One page, newest first, by keyset on (created_at, id): the index on (casino_id,
+    created_at, id) walks straight to it, however deep. Core: a page is 50 rows of reading.
+    """
+    e = _ENTRIES.c
+    conditions: list[ColumnElement[bool]] = [e.casino_id == actor.casino_id]
     if where.player_id is not None:
-        conditions.append(LoyaltyLedger.player_id == where.player_id)
+        conditions.append(e.player_id == where.player_id)
     if where.reason is not None:
-        conditions.append(LoyaltyLedger.reason == where.reason)
+        conditions.append(e.reason == where.reason)
     if where.staff_id is not None:
-        conditions.append(LoyaltyLedger.staff_id == where.staff_id)
+        conditions.append(e.staff_id == where.staff_id)
     if where.slip_id is not None:
-        conditions.append(LoyaltyLedger.rating_slip_id == where.slip_id)
+        conditions.append(e.rating_slip_id == where.slip_id)
     if where.since is not None:
-        conditions.append(LoyaltyLedger.created_at >= where.since)
+        conditions.append(e.created_at >= where.since)
     if where.until is not None:
-        conditions.append(LoyaltyLedger.created_at < where.until)
+        conditions.append(e.created_at < where.until)
     if after is not None:
-        conditions.append(tuple_(LoyaltyLedger.created_at, LoyaltyLedger.id) < tuple_(*after))
-    rows = uow.session.execute(
-        select(LoyaltyLedger, Player.first_name, Player.last_name, Staff.code, Staff.name)
-        .join(Player, Player.id == LoyaltyLedger.player_id)
-        .outerjoin(Staff, Staff.id == LoyaltyLedger.staff_id)
-        .where(and_(*conditions))
-        .order_by(LoyaltyLedger.created_at.desc(), LoyaltyLedger.id.desc())
-        .limit(limit)
-    ).all()
-    return [
-        LedgerRow(
-            id=e.id,
-            created_at=e.created_at,
-            player_id=e.player_id,
-            player_name=f"{first} {last}",
-            reason=e.reason,
-            points_delta=e.points_delta,
-            staff_code=code,
-            staff_name=name,
-            note=e.note,
-            rating_slip_id=e.rating_slip_id,
-            reverses_entry_id=e.reverses_entry_id,
-            metadata=e.metadata_,
+        conditions.append(tuple_(e.created_at, e.id) < tuple_(*after))
+    rows = uow.execute(
+        select(
+            e.id,
+            e.created_at,
+            e.player_id,
+            e.reason,
+            e.points_delta,
+            e.note,
+            e.rating_slip_id,
+            e.reverses_entry_id,
+            e.metadata,
+            _PLAYERS.c.first_name,
+            _PLAYERS.c.last_name,
+            _STAFF.c.code,
+            _STAFF.c.name,
         )
-        for e, first, last, code, name in rows
+        .select_from(
+            _ENTRIES.join(
+                _PLAYERS,
+                (_PLAYERS.c.id == e.player_id) & (_PLAYERS.c.casino_id == e.casino_id),
+            ).outerjoin(_STAFF, (_STAFF.c.id == e.staff_id) & (_STAFF.c.casino_id == e.casino_id))
+        )
+        .where(and_(*conditions))
+        .order_by(e.created_at.desc(), e.id.desc())
+        # A literal, not a parameter: a prepared statement's generic plan cannot know a
+        # parameter's LIMIT is small and may choose to sort the whole casino's ledger.
+        .limit(literal_column(str(int(limit)), Integer))
+    ).all()
+    # Typed by the columns they come from: no second validation of every row.
+    return [
+        LedgerRow.model_construct(
+            id=row.id,
+            created_at=row.created_at,
+            player_id=row.player_id,
+            player_name=f"{row.first_name} {row.last_name}",
+            reason=row.reason,
+            points_delta=row.points_delta,
+            staff_code=row.code,
+            staff_name=row.name,
+            note=row.note,
+            rating_slip_id=row.rating_slip_id,
+            reverses_entry_id=row.reverses_entry_id,
+            metadata=row.metadata,
+        )
+        for row in rows
     ]
 
 

@@ -8,18 +8,19 @@ mints exactly one ``base_accrual`` entry; a ghost slip records theo and mints no
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, literal_column, select, update
 
 from pitterm.domain import audit, ledger, records
 from pitterm.domain.accrual import PolicySnapshot, accrue, played_seconds, theo_display
 from pitterm.domain.actor import Actor
 from pitterm.domain.capabilities import Capability, require
-from pitterm.domain.database import UnitOfWork
+from pitterm.domain.database import UnitOfWork, table_of
 from pitterm.domain.enums import LedgerReason, SlipStatus, TableStatus, VisitKind, VisitStatus
 from pitterm.domain.errors import DomainError, ErrorCode
 from pitterm.domain.idempotency import Outcome, run_idempotent
@@ -123,6 +124,155 @@ class Suggestion(BaseModel):
     points: int
     rated: bool
     policy_version: str = Field(min_length=1)
+
+
+class SlipSource(Protocol):
+    """What accrual metadata and audit rows read of a slip (an ORM row or a LockedSlip)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def casino_id(self) -> uuid.UUID: ...
+    @property
+    def table_id(self) -> uuid.UUID: ...
+    @property
+    def seat(self) -> int: ...
+    @property
+    def status(self) -> SlipStatus: ...
+
+
+class VisitDay(Protocol):
+    @property
+    def gaming_day(self) -> date: ...
+
+
+class VisitState(Protocol):
+    """What starting a slip needs of its visit."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def status(self) -> VisitStatus: ...
+    @property
+    def visit_kind(self) -> VisitKind: ...
+
+
+@dataclass(frozen=True)
+class LockedVisit:
+    id: uuid.UUID
+    status: VisitStatus
+    visit_kind: VisitKind
+    player_id: uuid.UUID | None
+    gaming_day: date
+
+
+@dataclass(frozen=True)
+class LockedSlip:
+    """A slip read under its row lock, with its visit and the base accrual it minted (if any)."""
+
+    id: uuid.UUID
+    casino_id: uuid.UUID
+    table_id: uuid.UUID
+    seat: int
+    status: SlipStatus
+    average_bet_cents: int
+    policy_snapshot: dict[str, Any]
+    started_at: datetime
+    visit: LockedVisit
+    accrual_id: uuid.UUID | None
+    accrual_points: int | None
+
+    @classmethod
+    def of(cls, row: Row[Any]) -> LockedSlip:
+        return cls(
+            id=row.id,
+            casino_id=row.casino_id,
+            table_id=row.table_id,
+            seat=row.seat,
+            status=row.status,
+            average_bet_cents=row.average_bet_cents,
+            policy_snapshot=row.policy_snapshot,
+            started_at=row.started_at,
+            visit=LockedVisit(
+                id=row.visit_id,
+                status=row.visit_status,
+                visit_kind=row.visit_kind,
+                player_id=row.player_id,
+                gaming_day=row.gaming_day,
+            ),
+            accrual_id=row.accrual_id,
+            accrual_points=row.accrual_points,
+        )
+
+
+# Core statements of the close path (the busiest write after comps). Each names the casino.
+_SLIPS = table_of(RatingSlip)
+_VISITS = table_of(Visit)
+_PAUSE_ROWS = table_of(RatingSlipPause)
+_ENTRIES = table_of(LoyaltyLedger)
+_LOCK_SLIPS = (
+    select(
+        _SLIPS.c.id,
+        _SLIPS.c.casino_id,
+        _SLIPS.c.table_id,
+        _SLIPS.c.seat,
+        _SLIPS.c.status,
+        _SLIPS.c.average_bet_cents,
+        _SLIPS.c.policy_snapshot,
+        _SLIPS.c.started_at,
+        _SLIPS.c.visit_id,
+        _VISITS.c.status.label("visit_status"),
+        _VISITS.c.visit_kind,
+        _VISITS.c.player_id,
+        _VISITS.c.gaming_day,
+        _ENTRIES.c.id.label("accrual_id"),
+        _ENTRIES.c.points_delta.label("accrual_points"),
+    )
+    .select_from(
+        _SLIPS.join(
+            _VISITS,
+            (_VISITS.c.id == _SLIPS.c.visit_id) & (_VISITS.c.casino_id == _SLIPS.c.casino_id),
+        ).outerjoin(
+            # Literals, not parameters: the unique partial index on base accruals matches.
+            _ENTRIES,
+            (_ENTRIES.c.casino_id == _SLIPS.c.casino_id)
+            & (_ENTRIES.c.source_kind == literal_column("'rating_slip'"))
+            & (_ENTRIES.c.source_id == _SLIPS.c.id)
+            & (_ENTRIES.c.reason == literal_column("'base_accrual'")),
+        )
+    )
+    .where(_SLIPS.c.casino_id == bindparam("casino"))
+    .with_for_update(of=_SLIPS)
+)
+_LOCK_ONE = _LOCK_SLIPS.where(_SLIPS.c.id == bindparam("slip"))
+_LOCK_LIVE_OF_VISIT = _LOCK_SLIPS.where(
+    _SLIPS.c.visit_id == bindparam("visit"),
+    _SLIPS.c.status.in_([SlipStatus.OPEN, SlipStatus.PAUSED]),
+)
+_PAUSES = select(_PAUSE_ROWS.c.id, _PAUSE_ROWS.c.paused_at, _PAUSE_ROWS.c.resumed_at).where(
+    _PAUSE_ROWS.c.slip_id == bindparam("slip"), _PAUSE_ROWS.c.casino_id == bindparam("casino")
+)
+_RESUME = (
+    update(_PAUSE_ROWS)
+    .where(
+        _PAUSE_ROWS.c.slip_id == bindparam("slip"),
+        _PAUSE_ROWS.c.casino_id == bindparam("casino"),
+        _PAUSE_ROWS.c.resumed_at.is_(None),
+    )
+    .values(resumed_at=bindparam("now"))
+)
+_CLOSE = (
+    update(_SLIPS)
+    .where(_SLIPS.c.id == bindparam("slip"), _SLIPS.c.casino_id == bindparam("casino"))
+    .values(
+        status=bindparam("new_status"),
+        closed_at=bindparam("new_closed_at"),
+        closed_by=bindparam("new_closed_by"),
+        played_seconds=bindparam("new_played_seconds"),
+        theo=bindparam("new_theo"),
+        points=bindparam("new_points"),
+    )
+)
 
 
 def accrual_key(slip_id: uuid.UUID) -> uuid.UUID:
@@ -255,11 +405,10 @@ def close_slip(uow: UnitOfWork, actor: Actor, command: SlipCommand) -> ClosedSli
     command = parse(SlipCommand, command)
 
     def body() -> ClosedSlip:
-        slip = _slip(uow, actor, command.slip_id, lock=True)
+        slip = _lock(uow, actor, command.slip_id)
         if slip.status is SlipStatus.CLOSED:
             raise _state(slip, "closed")
-        visit = _visit_of(uow, slip)
-        return close_locked(uow, actor, slip, visit)
+        return close_locked(uow, actor, slip)
 
     return run_idempotent(
         uow,
@@ -278,14 +427,14 @@ def move_slip(uow: UnitOfWork, actor: Actor, command: MoveSlip) -> Moved:
     command = parse(MoveSlip, command)
 
     def body() -> Moved:
-        slip = _live_slip_for_update(uow, actor, command.slip_id)
+        slip = _lock(uow, actor, command.slip_id)
+        if slip.status is SlipStatus.CLOSED:
+            raise _state(slip, "changed")
         if slip.table_id == command.table_id and slip.seat == command.seat:
             raise DomainError(ErrorCode.SEAT_INVALID, "seat: the player is already in that seat.")
-        visit = _visit_of(uow, slip)
         _check_table_and_seat(uow, actor, command.table_id, command.seat)
-        bet = slip.average_bet_cents
-        closed = close_locked(uow, actor, slip, visit)
-        new = _start(uow, actor, visit, command.table_id, command.seat, bet)
+        closed = close_locked(uow, actor, slip)
+        new = _start(uow, actor, slip.visit, command.table_id, command.seat, slip.average_bet_cents)
         return Moved(closed=closed, new_slip_id=new.id)
 
     return run_idempotent(
@@ -306,8 +455,8 @@ def suggestion(uow: UnitOfWork, actor: Actor, slip_id: uuid.UUID) -> Suggestion:
         slip = _slip(uow, actor, slip_id)
         visit = _visit_of(uow, slip)
         now = slip.closed_at or uow.now()
-        played = played_seconds(slip.started_at, now, _pauses(uow, slip))
-        snapshot = _snapshot(slip)
+        played = played_seconds(slip.started_at, now, _pauses(uow, actor, slip.id))
+        snapshot = _snapshot(slip.policy_snapshot)
         result = accrue(slip.average_bet_cents, played, snapshot)
         rated = visit.visit_kind is VisitKind.GAMING_IDENTIFIED_RATED
         return Suggestion(
@@ -327,39 +476,35 @@ def suggestion(uow: UnitOfWork, actor: Actor, slip_id: uuid.UUID) -> Suggestion:
 
 def close_live_slips(uow: UnitOfWork, actor: Actor, visit: Visit) -> list[ClosedSlip]:
     """Close every open or paused slip of a visit (used when the visit closes)."""
-    slips = uow.session.scalars(
-        select(RatingSlip)
-        .where(
-            RatingSlip.visit_id == visit.id,
-            RatingSlip.status.in_([SlipStatus.OPEN, SlipStatus.PAUSED]),
-        )
-        .with_for_update()
-    ).all()
-    return [close_locked(uow, actor, slip, visit) for slip in slips]
+    rows = uow.execute(_LOCK_LIVE_OF_VISIT, {"casino": actor.casino_id, "visit": visit.id})
+    return [close_locked(uow, actor, LockedSlip.of(row)) for row in rows.all()]
 
 
-def close_locked(uow: UnitOfWork, actor: Actor, slip: RatingSlip, visit: Visit) -> ClosedSlip:
+def close_locked(uow: UnitOfWork, actor: Actor, slip: LockedSlip) -> ClosedSlip:
     """Close a slip whose row the caller has locked: compute, record, mint if rated."""
     now = uow.now()
-    pauses = _pauses(uow, slip)
-    for pause in uow.session.scalars(
-        select(RatingSlipPause).where(
-            RatingSlipPause.slip_id == slip.id, RatingSlipPause.resumed_at.is_(None)
-        )
-    ):
-        pause.resumed_at = now
-    played = played_seconds(slip.started_at, now, pauses)
+    pauses = uow.execute(_PAUSES, {"casino": actor.casino_id, "slip": slip.id}).all()
+    for pause in pauses:
+        if pause.resumed_at is None:
+            uow.execute(_RESUME, {"casino": actor.casino_id, "slip": slip.id, "now": now})
+            uow.synchronize(RatingSlipPause, pause.id, resumed_at=now)
+    played = played_seconds(slip.started_at, now, [(p.paused_at, p.resumed_at) for p in pauses])
     paused = max(0, int((now - slip.started_at).total_seconds()) - played)
-    snapshot = _snapshot(slip)
+    snapshot = _snapshot(slip.policy_snapshot)
     result = accrue(slip.average_bet_cents, played, snapshot)
+    visit = slip.visit
     rated = visit.visit_kind is VisitKind.GAMING_IDENTIFIED_RATED and visit.player_id is not None
-    before = {"status": slip.status.value}
-    slip.status = SlipStatus.CLOSED
-    slip.closed_at = now
-    slip.closed_by = actor.staff_id
-    slip.played_seconds = played
-    slip.theo = result.theo
-    slip.points = result.points if rated else None
+    closing = {
+        "status": SlipStatus.CLOSED,
+        "closed_at": now,
+        "closed_by": actor.staff_id,
+        "played_seconds": played,
+        "theo": result.theo,
+        "points": result.points if rated else None,
+    }
+    new_values = {f"new_{name}": value for name, value in closing.items()}
+    uow.execute(_CLOSE, {"casino": actor.casino_id, "slip": slip.id, **new_values})
+    uow.synchronize(RatingSlip, slip.id, **closing)
     closed = ClosedSlip(
         slip_id=slip.id,
         visit_id=visit.id,
@@ -375,7 +520,7 @@ def close_locked(uow: UnitOfWork, actor: Actor, slip: RatingSlip, visit: Visit) 
         minted=False,
     )
     if rated and visit.player_id is not None:
-        closed = _mint(uow, actor, slip, visit, visit.player_id, closed)
+        closed = _mint(uow, actor, slip, visit.player_id, closed)
     else:
         closed = closed.model_copy(
             update={
@@ -390,7 +535,7 @@ def close_locked(uow: UnitOfWork, actor: Actor, slip: RatingSlip, visit: Visit) 
         actor,
         "slip.closed",
         slip,
-        before,
+        {"status": slip.status.value},
         {
             "status": "closed",
             "played_seconds": played,
@@ -405,26 +550,17 @@ def close_locked(uow: UnitOfWork, actor: Actor, slip: RatingSlip, visit: Visit) 
 def _mint(
     uow: UnitOfWork,
     actor: Actor,
-    slip: RatingSlip,
-    visit: Visit,
+    slip: LockedSlip,
     player_id: uuid.UUID,
     closed: ClosedSlip,
 ) -> ClosedSlip:
-    existing = uow.session.scalar(
-        select(LoyaltyLedger).where(
-            LoyaltyLedger.casino_id == actor.casino_id,
-            LoyaltyLedger.source_kind == "rating_slip",
-            LoyaltyLedger.source_id == slip.id,
-            LoyaltyLedger.reason == LedgerReason.BASE_ACCRUAL,
-        )
-    )
-    if existing is not None:  # a slip mints once, whatever happens
-        account = ledger.lock_account(uow, actor.casino_id, player_id)
+    if slip.accrual_id is not None:  # a slip mints once, whatever happens
+        account = ledger.lock(uow, actor.casino_id, player_id)
         return closed.model_copy(
             update={
                 "minted": True,
-                "ledger_entry_id": existing.id,
-                "points": existing.points_delta,
+                "ledger_entry_id": slip.accrual_id,
+                "points": slip.accrual_points,
                 "balance_after": account.current_balance,
             }
         )
@@ -439,8 +575,8 @@ def _mint(
         source_kind="rating_slip",
         source_id=slip.id,
         rating_slip_id=slip.id,
-        visit_id=visit.id,
-        metadata=accrual_metadata(slip, visit, closed),
+        visit_id=slip.visit.id,
+        metadata=accrual_metadata(slip, slip.visit, closed),
     )
     return closed.model_copy(
         update={
@@ -451,7 +587,7 @@ def _mint(
     )
 
 
-def accrual_metadata(slip: RatingSlip, visit: Visit, closed: ClosedSlip) -> dict[str, Any]:
+def accrual_metadata(slip: SlipSource, visit: VisitDay, closed: ClosedSlip) -> dict[str, Any]:
     """Seed 003 Appendix D's shape: every input, so the entry explains itself."""
     snap = closed.snapshot
     return {
@@ -487,7 +623,7 @@ def accrual_metadata(slip: RatingSlip, visit: Visit, closed: ClosedSlip) -> dict
 
 
 def _start(
-    uow: UnitOfWork, actor: Actor, visit: Visit, table_id: uuid.UUID, seat: int, bet: int
+    uow: UnitOfWork, actor: Actor, visit: VisitState, table_id: uuid.UUID, seat: int, bet: int
 ) -> RatingSlip:
     if visit.status is not VisitStatus.OPEN:
         raise DomainError(ErrorCode.VISIT_NOT_OPEN, "That visit is closed; open a new one.")
@@ -605,9 +741,9 @@ def _game_of(uow: UnitOfWork, table_id: uuid.UUID) -> GameSettings:
     ).one()
 
 
-def _snapshot(slip: RatingSlip) -> PolicySnapshot:
+def _snapshot(policy_snapshot: dict[str, Any]) -> PolicySnapshot:
     try:
-        return PolicySnapshot.model_validate(slip.policy_snapshot["loyalty"])
+        return PolicySnapshot.model_validate(policy_snapshot["loyalty"])
     except (KeyError, TypeError, ValidationError) as error:
         raise DomainError(
             ErrorCode.LOYALTY_SNAPSHOT_MISSING,
@@ -615,13 +751,19 @@ def _snapshot(slip: RatingSlip) -> PolicySnapshot:
         ) from error
 
 
-def _pauses(uow: UnitOfWork, slip: RatingSlip) -> list[tuple[datetime, datetime | None]]:
-    rows = uow.session.execute(
-        select(RatingSlipPause.paused_at, RatingSlipPause.resumed_at).where(
-            RatingSlipPause.slip_id == slip.id
-        )
-    ).all()
-    return [(paused_at, resumed_at) for paused_at, resumed_at in rows]
+def _pauses(
+    uow: UnitOfWork, actor: Actor, slip_id: uuid.UUID
+) -> list[tuple[datetime, datetime | None]]:
+    rows = uow.execute(_PAUSES, {"casino": actor.casino_id, "slip": slip_id}).all()
+    return [(row.paused_at, row.resumed_at) for row in rows]
+
+
+def _lock(uow: UnitOfWork, actor: Actor, slip_id: uuid.UUID) -> LockedSlip:
+    """The slip locked (Postgres FOR UPDATE), with its visit and any base accrual it minted."""
+    row = uow.execute(_LOCK_ONE, {"casino": actor.casino_id, "slip": slip_id}).first()
+    if row is None:
+        raise DomainError(ErrorCode.SLIP_NOT_FOUND, "No such rating slip at this casino.")
+    return LockedSlip.of(row)
 
 
 def _slip(uow: UnitOfWork, actor: Actor, slip_id: uuid.UUID, *, lock: bool = False) -> RatingSlip:
@@ -644,7 +786,7 @@ def _visit_of(uow: UnitOfWork, slip: RatingSlip) -> Visit:
     return uow.session.scalars(select(Visit).where(Visit.id == slip.visit_id)).one()
 
 
-def _state(slip: RatingSlip, wanted: str) -> DomainError:
+def _state(slip: SlipSource, wanted: str) -> DomainError:
     return DomainError(
         ErrorCode.SLIP_STATE_INVALID,
         f"This slip is {slip.status.value} and cannot be {wanted}.",
@@ -653,6 +795,6 @@ def _state(slip: RatingSlip, wanted: str) -> DomainError:
 
 
 def _audit(
-    uow: UnitOfWork, actor: Actor, action: str, slip: RatingSlip, before: Any, after: Any
+    uow: UnitOfWork, actor: Actor, action: str, slip: SlipSource, before: Any, after: Any
 ) -> None:
     audit.by(uow, actor, action, "rating_slip", slip.id, before, after)

@@ -1,0 +1,238 @@
+"""The terminal's own figures: the floor screen's refresh with 200 open slips (a Pilot run)
+and cold start (process start to the sign-in screen's first frame).
+
+The floor screen redraws on two clocks: every second the running slips' time played, theo
+and points tick locally (no database), and every ten seconds (and after each job) the floor
+is read again and the three lists refilled. Both are timed here from the call to the frame
+the terminal would show, on the same embedded Postgres as the service benchmarks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bench.harness import BenchPostgres, Figure, figure
+from pitterm.config import Settings
+from pitterm.domain import auth, casinos, players, slips, visits
+from pitterm.domain.clock import OffsetClock
+from pitterm.domain.database import Database, Scope
+from pitterm.domain.enums import GameType, StaffRole, VisitKind
+
+if TYPE_CHECKING:
+    from pitterm.app import PitApp
+
+FLOOR_CASINO = "FLOOR"
+OPEN_SLIPS = 200
+SEATS = 7
+
+
+def floor_casino(pg: BenchPostgres, slips_open: int = OPEN_SLIPS) -> Database:
+    """A second casino with ``slips_open`` rated slips in play, built through the services."""
+    owner = pg.owner()
+    casino = casinos.create_casino(
+        owner.uow(), casinos.NewCasino(code=FLOOR_CASINO, name="Floor bench")
+    )
+    casinos.bootstrap_admin(
+        owner.uow(),
+        casino.id,
+        casinos.NewStaff(code="ADM", name="Admin", role=StaffRole.ADMIN, pin="1000"),
+    )
+    admin = auth.sign_in(owner.uow(Scope(casino.id)), auth.parse_credentials("ADM", "1000"))
+    casinos.add_staff(
+        owner.uow(admin),
+        admin,
+        casinos.NewStaff(code="PB", name="Boss", role=StaffRole.PIT_BOSS, pin="2000"),
+    )
+    game = casinos.add_game(
+        owner.uow(admin),
+        admin,
+        casinos.NewGame(
+            name="BJ",
+            game_type=GameType.BLACKJACK,
+            house_edge=1.5,
+            decisions_per_hour=70,
+            points_conversion_rate=10,
+            min_bet_cents=1000,
+            max_bet_cents=500_000,
+        ),
+    )
+    tables = [
+        casinos.add_table(
+            owner.uow(admin),
+            admin,
+            casinos.NewTable(label=f"T{i:02}", pit=f"P{i % 4}", game_settings_id=game, seats=SEATS),
+        )
+        for i in range(-(-slips_open // SEATS))
+    ]
+    owner.dispose()
+    database = pg.app(pool_size=8)
+    database.clock = OffsetClock()
+    boss = auth.sign_in(database.uow(Scope(casino.id)), auth.parse_credentials("PB", "2000"))
+    for n in range(slips_open):
+        player = players.enrol(
+            database.uow(boss),
+            boss,
+            players.NewPlayer(
+                first_name=f"Floor{n}",
+                last_name="Bench",
+                date_of_birth=date(1980, 1, 1),
+                idempotency_key=uuid.uuid4(),
+            ),
+        ).player_id
+        visit = visits.open_visit(
+            database.uow(boss),
+            boss,
+            visits.OpenVisit(
+                kind=VisitKind.GAMING_IDENTIFIED_RATED,
+                player_id=player,
+                idempotency_key=uuid.uuid4(),
+            ),
+        ).visit_id
+        slips.start_slip(
+            database.uow(boss),
+            boss,
+            slips.StartSlip(
+                visit_id=visit,
+                table_id=tables[n // SEATS],
+                seat=n % SEATS + 1,
+                average_bet_cents=10_000 + 500 * (n % 40),
+                idempotency_key=uuid.uuid4(),
+            ),
+        )
+    return database
+
+
+def bench_floor(pg: BenchPostgres, ticks: int = 100, reads: int = 30) -> list[Figure]:
+    """Per tick and per refresh of the floor screen, 200 slips in play (Textual Pilot)."""
+    database = floor_casino(pg)
+    try:
+        tick, tick_cpu, refresh, refresh_cpu, rows = asyncio.run(
+            _drive_floor(database, ticks, reads)
+        )
+    finally:
+        database.dispose()
+    if rows != OPEN_SLIPS:
+        raise RuntimeError(f"the floor showed {rows} live slips, expected {OPEN_SLIPS}")
+    figures = [
+        figure(f"floor tick ({OPEN_SLIPS} open slips)", tick, target="≤ 30 ms"),
+        figure(f"floor refresh ({OPEN_SLIPS} open slips)", refresh, target="≤ 30 ms"),
+    ]
+    # CPU time of the terminal's process: what a busy shared machine does not inflate.
+    figures[0].extra["cpu_median_ms"] = statistics.median(tick_cpu)
+    figures[1].extra["cpu_median_ms"] = statistics.median(refresh_cpu)
+    return figures
+
+
+async def _drive_floor(
+    database: Database, ticks: int, reads: int
+) -> tuple[list[float], list[float], list[float], list[float], int]:
+    from pitterm.app import PitApp
+    from pitterm.runtime import Runtime
+    from pitterm.screens.floor import FloorScreen
+
+    clock = database.clock
+    assert isinstance(clock, OffsetClock)
+    settings = Settings(casino=FLOOR_CASINO, database_url=database.url)
+    app = PitApp(Runtime(settings, database, clock))
+    # The screen's own timers are stretched so they cannot fire between the timed calls
+    # (each timed call is one of them, made on cue).
+    timers = (FloorScreen.TICK_SECONDS, FloorScreen.REFRESH_SECONDS)
+    FloorScreen.TICK_SECONDS = FloorScreen.REFRESH_SECONDS = 3600.0
+    try:
+        return await _timed_floor(app, clock, ticks, reads)
+    finally:
+        FloorScreen.TICK_SECONDS, FloorScreen.REFRESH_SECONDS = timers
+
+
+async def _timed_floor(
+    app: PitApp, clock: OffsetClock, ticks: int, reads: int
+) -> tuple[list[float], list[float], list[float], list[float], int]:
+    from pitterm.screens.floor import FloorScreen
+
+    async with app.run_test(size=(180, 60)) as pilot:
+        await _settle(pilot)
+        await pilot.press(*"pb", "enter", *"2000", "enter")
+        await _settle(pilot)
+        screen = app.screen
+        if not isinstance(screen, FloorScreen):
+            raise RuntimeError(f"signed in to {type(screen).__name__}, not the floor")
+        for _ in range(3):  # warm: first reads fill caches, first frames size the columns
+            screen.reload()
+            await _settle(pilot)
+        tick: list[float] = []
+        tick_cpu: list[float] = []
+        for _ in range(ticks):
+            clock.advance(timedelta(seconds=1))
+            started, cpu = time.perf_counter(), time.process_time()
+            screen._tick()  # what the one-second interval runs
+            await pilot.pause()  # and the frame it causes
+            tick.append((time.perf_counter() - started) * 1000)
+            tick_cpu.append((time.process_time() - cpu) * 1000)
+        refresh: list[float] = []
+        refresh_cpu: list[float] = []
+        for _ in range(reads):
+            started, cpu = time.perf_counter(), time.process_time()
+            screen.reload()  # what the ten-second interval runs: read, refill, draw
+            await _settle(pilot, quiet_polls=1)
+            refresh.append((time.perf_counter() - started) * 1000)
+            refresh_cpu.append((time.process_time() - cpu) * 1000)
+        rows = screen.slips_grid.row_count
+    return tick, tick_cpu, refresh, refresh_cpu, rows
+
+
+async def _settle(pilot: object, quiet_polls: int = 3) -> None:
+    """Until no worker runs and the screen has drawn what they caused."""
+    from textual.pilot import Pilot
+
+    assert isinstance(pilot, Pilot)
+    quiet = 0
+    for _ in range(2000):
+        await pilot.pause()
+        busy = any(not worker.is_finished for worker in pilot.app.workers)
+        quiet = 0 if busy else quiet + 1
+        if quiet >= quiet_polls:
+            return
+        await asyncio.sleep(0)
+    raise RuntimeError("floor workers still running")
+
+
+def bench_cold_start(runs: int = 7) -> Figure:
+    """`pitterm --startup-probe` on a demo database already in place (as a terminal starts)."""
+    data = Path(os.environ.get("PITTERM_BENCH_DATA_DIR", "/tmp/pitterm-bench-demo"))
+    env = {**os.environ, "PITTERM_DATA_DIR": str(data)}
+    env.pop("PITTERM_DATABASE_URL", None)
+    # An installed terminal has its modules' bytecode compiled (pip does it); a sandbox with
+    # PYTHONDONTWRITEBYTECODE would compile pitterm's sources on every start instead.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    pitterm = [sys.executable, "-m", "pitterm"]
+    if not (data / "demo.sqlite3").exists():
+        subprocess.run([*pitterm, "demo"], env=env, check=True, capture_output=True)
+    subprocess.run([*pitterm, "--startup-probe"], env=env, check=True, capture_output=True)
+    probes: list[float] = []
+    walls: list[float] = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        done = subprocess.run(
+            [*pitterm, "--startup-probe"], env=env, check=True, capture_output=True, text=True
+        )
+        walls.append(time.perf_counter() - started)
+        probes.append(_probe_seconds(done.stdout))
+    result = figure("terminal cold start", probes, target="median ≤ 1.0 s", unit="s")
+    result.extra["wall_median_s"] = statistics.median(walls)
+    return result
+
+
+def _probe_seconds(output: str) -> float:
+    for line in output.splitlines():
+        if line.startswith("startup:"):
+            return float(line.split()[1])
+    raise RuntimeError(f"no startup line in the probe's output: {output[-200:]!r}")
