@@ -32,5 +32,11 @@ test: lint
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m bench.run
 
+# 16 simulated terminals on Postgres for 5 minutes, then every invariant (tests/test_soak.py).
+PITTERM_SOAK_SECONDS ?= 300
+soak: $(VENV)/.installed-test
+	PITTERM_SOAK_SECONDS=$(PITTERM_SOAK_SECONDS) $(BIN)/python -m pytest -s -m slow \
+		-p no:cacheprovider tests/test_soak.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

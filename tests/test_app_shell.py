@@ -29,7 +29,6 @@ from pitterm.runtime import Runtime
 from pitterm.screens.admin import AdminScreen
 from pitterm.screens.floor import FloorScreen
 from pitterm.screens.lock import LockScreen
-from pitterm.screens.not_built import NotBuiltScreen
 from pitterm.screens.sign_in import SignInScreen
 from tests.factories import CODES, PINS, CasinoWorld, build_casino, signed_in
 
@@ -195,19 +194,6 @@ async def test_modes_are_offered_by_role(sqlite_database: Database, role: StaffR
             await settle(pilot)
             assert app.current_mode == (spec.name if spec.name in expected else before)
             assert (spec.key in app.screen.active_bindings) == (spec.name in expected)
-
-
-@drive
-async def test_unbuilt_modes_say_so(sqlite_database: Database) -> None:
-    build_casino(sqlite_database)
-    app = make_app(sqlite_database)
-    async with app.run_test(size=SIZE) as pilot:
-        await sign_in_as(pilot, StaffRole.LOYALTY_MANAGER)
-        await pilot.press("f6")
-        await settle(pilot)
-        assert isinstance(app.screen, NotBuiltScreen)
-        text = str(app.screen.query_one(".not-built-title", Static).content)
-        assert text == "Reconcile mode is not built yet in this version of pitterm."
 
 
 @drive

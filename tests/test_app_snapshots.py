@@ -109,7 +109,7 @@ def keys(*pressed: str) -> Callable[[Pilot[None]], Awaitable[None]]:
 @pytest.fixture
 def demo_app(sqlite_database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> PitApp:
     """A demo-mode terminal (no database URL) on the test casino, with its demo logins."""
-    monkeypatch.setattr("pitterm.demo.DEMO_LOGINS", FAKE_LOGINS)
+    monkeypatch.setattr("pitterm.demo_casinos.DEMO_LOGINS", FAKE_LOGINS)
     build_casino(sqlite_database)
     settings = Settings(data_dir=tmp_path, database_url=None, casino=None)
     return PitApp(Runtime(settings, sqlite_database, sqlite_database.clock))
@@ -163,10 +163,11 @@ class TestFloorMode:
 
 
 class TestAdminMode:
-    """Admin mode: the staff list and the unlock confirmation."""
+    """Admin mode: the staff, games and comp lists, and the unlock confirmation."""
 
     def test_staff_list(self, snap_compare: SnapCompare, app: PitApp) -> None:
-        """Every staff member with lock state and failed PINs; CA1 is locked."""
+        """Every staff member with lock state, failed PINs and active flag (CA1 is locked);
+        the blackjack game with its policy, limits and both tables."""
         assert snap_compare(
             app, terminal_size=SIZE, run_before=before(as_role(StaffRole.ADMIN), keys("f8"))
         )
@@ -181,15 +182,7 @@ class TestAdminMode:
 
 
 class TestShell:
-    """What spans the modes: a mode not built yet, and the idle lock."""
-
-    def test_mode_not_built(self, snap_compare: SnapCompare, app: PitApp) -> None:
-        """The Reconcile mode says plainly that it is not built yet."""
-        assert snap_compare(
-            app,
-            terminal_size=SIZE,
-            run_before=before(as_role(StaffRole.LOYALTY_MANAGER), keys("f6")),
-        )
+    """What spans the modes: the idle lock."""
 
     def test_lock_screen(self, snap_compare: SnapCompare, app: PitApp) -> None:
         """The lock hides the work underneath and asks the signed-in staff member's PIN."""

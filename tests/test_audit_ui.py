@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import update
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
 from pitterm.app import PitApp
 from pitterm.domain import loyalty
@@ -18,9 +18,19 @@ from pitterm.domain.database import Database
 from pitterm.domain.enums import StaffRole
 from pitterm.domain.tables import PlayerLoyalty
 from pitterm.screens.audit import AuditScreen
+from pitterm.screens.csv_export import CsvExportForm
 from tests.factories import CasinoWorld, build_casino
 from tests.floor_support import enrol, key
-from tests.test_app_shell import SIZE, drive, make_app, row_labels, settle, sign_in_as
+from tests.player_support import typed
+from tests.test_app_shell import (
+    SIZE,
+    drive,
+    make_app,
+    notifications,
+    row_labels,
+    settle,
+    sign_in_as,
+)
 from tests.test_app_snapshots import as_role, before, keys
 
 SnapCompare = Callable[..., bool]
@@ -64,9 +74,11 @@ async def test_run_filter_drill_down_and_export(
     sqlite_database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     drifted_casino(sqlite_database)
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(tmp_path)  # nothing may be written here unasked
+    target = tmp_path / "out" / "drift.csv"
+    target.parent.mkdir()
     app = make_app(sqlite_database)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await sign_in_as(pilot, StaffRole.LOYALTY_MANAGER)
         await pilot.press("f7")
         await settle(pilot)
@@ -93,11 +105,39 @@ async def test_run_filter_drill_down_and_export(
         await settle(pilot)
         assert "Double-posted" in str(app.screen.query_one("#audit-explanation", Static).render())
 
-        await pilot.press("e")
+        await pilot.press("e")  # asks where, suggesting a file in the home folder
         await settle(pilot)
-        [export] = list(tmp_path.glob("pitterm-drift-audit-*.csv"))
-        text = export.read_text()
+        assert isinstance(app.screen, CsvExportForm)
+        suggested = app.screen.query_one("#export-path", Input).value
+        assert Path(suggested).parent == Path.home()
+        assert Path(suggested).name.startswith("pitterm-drift-audit-")
+        await pilot.press("ctrl+u")  # clear the suggestion
+        await typed(pilot, str(tmp_path))  # a folder: refused inline
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CsvExportForm)
+        assert "is a folder" in str(app.screen.query_one(".form-error", Static).render())
+        await pilot.press("ctrl+u")
+        await typed(pilot, str(target))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, AuditScreen)
+        assert any(f"(2 drifted) written to {target}" in n for n in notifications(app))
+        assert list(tmp_path.glob("*.csv")) == []
+        text = target.read_text()
         assert "material" in text and "Ben Drift" in text and "Cy Drift" in text
+
+        await pilot.press("e")  # the same name again: refused, the file is kept
+        await settle(pilot)
+        await pilot.press("ctrl+u")
+        await typed(pilot, str(target))
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "already exists" in str(app.screen.query_one(".form-error", Static).render())
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, AuditScreen)
+        assert target.read_text() == text
 
 
 @drive

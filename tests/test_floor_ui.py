@@ -7,7 +7,10 @@ the rows the keys should have written (or must not have written) straight from S
 
 from __future__ import annotations
 
+import functools
+import threading
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +18,7 @@ import pytest
 from sqlalchemy import select
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
+from textual.worker import NoActiveWorker, get_current_worker
 
 from pitterm.app import PitApp
 from pitterm.domain.clock import FixedClock
@@ -512,6 +516,157 @@ class TestVisitsAndCash:
             LedgerReason.MANUAL_REWARD,
             250,
         )
+
+
+class HeldReads:
+    """Reads of the floor held back on their way to the screen, let through in a chosen order.
+
+    A floor read runs in a thread worker of the "floor-read" group and hands its result to the
+    UI thread through `app.call_from_thread`. While holding, that hand-over is kept here and
+    returns at once: the read is done, past its worker's cancellation check, its result in
+    flight. That is the moment a periodic refresh can be in when a job finishes.
+    """
+
+    def __init__(self, app: PitApp, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.held: list[Callable[[], object]] = []
+        self.holding = False
+        self._lock = threading.Lock()
+        deliver = app.call_from_thread
+
+        def call_from_thread(callback: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+            try:
+                group = get_current_worker().group
+            except NoActiveWorker:
+                group = None
+            if self.holding and group == "floor-read":
+                with self._lock:
+                    self.held.append(functools.partial(callback, *args, **kwargs))
+                return None
+            return deliver(callback, *args, **kwargs)
+
+        monkeypatch.setattr(app, "call_from_thread", call_from_thread)
+
+    async def wait_for(self, pilot: Pilot[Any], count: int) -> None:
+        """Wait until `count` reads have been held."""
+        for _ in range(500):
+            if len(self.held) >= count:
+                return
+            await pilot.pause(0.01)
+        raise AssertionError(f"{len(self.held)} floor reads held, expected {count}")
+
+    async def release(self, pilot: Pilot[Any], *, stale_last: bool) -> None:
+        """Stop holding and show the held reads: the first (stale) one first or last."""
+        self.holding = False
+        with self._lock:
+            held, self.held = self.held, []
+        order = [*held[1:], held[0]] if stale_last else held
+        for show in order:
+            show()
+            await pilot.pause()
+        await settle(pilot)
+
+
+STALE_ORDERS = pytest.mark.parametrize(
+    "stale_last", [False, True], ids=["stale-read-shown-first", "stale-read-shown-last"]
+)
+"""A read started before a job, shown between the job and the read after it, or after both."""
+
+
+class TestHighlightAfterJobs:
+    """After a job the new row is highlighted, whatever a periodic read started before it does.
+
+    The floor's periodic refresh can be reading when a job finishes: its result, older than
+    the job, reaches the screen around the read the job started. The next key must still act
+    on the row the job made, never on the first row of the list.
+    """
+
+    @STALE_ORDERS
+    @drive
+    async def test_a_new_visit_keeps_the_highlight(
+        self,
+        sqlite_database: Database,
+        world: CasinoWorld,
+        monkeypatch: pytest.MonkeyPatch,
+        stale_last: bool,
+    ) -> None:
+        boss = world.actor(StaffRole.PIT_BOSS)
+        ann = enrol(sqlite_database, boss, "Ann", "Miller")
+        open_visit(sqlite_database, boss, VisitKind.GAMING_IDENTIFIED_RATED, ann)
+        rita = enrol(sqlite_database, boss, "Rita", "Hayworth", card="RH-1001")
+        advance(sqlite_database, minutes=5)  # Rita's visit, opened below, lists after Ann's
+        app = make_app(sqlite_database)
+        async with app.run_test(size=SIZE) as pilot:
+            await sign_in_as(pilot, StaffRole.PIT_BOSS)
+            floor = floor_of(app)
+            await focus_visits(pilot)
+            highlighted = floor.selected_visit()
+            assert highlighted is not None and highlighted.player_id == ann
+            reads = HeldReads(app, monkeypatch)
+            reads.holding = True
+            floor.reload()  # the periodic refresh: it reads the floor before Rita's visit
+            await reads.wait_for(pilot, 1)
+            await pilot.press("o")
+            await type_keys(pilot, "hay")
+            await settle(pilot)
+            await pilot.press("enter")  # the visit opens; the floor reads again
+            await reads.wait_for(pilot, 2)
+            await reads.release(pilot, stale_last=stale_last)
+
+            [new] = [v for v in open_visits(sqlite_database, world) if v.player_id == rita]
+            grid = floor.visits_grid
+            assert grid.row_count == 2
+            assert app.focused is grid
+            assert grid.cursor_row == grid.get_row_index(str(new.id))
+            await pilot.press("s")
+            form = app.screen
+            assert isinstance(form, StartSlipForm)
+            assert (form.context.visit_id, form.context.patron) == (new.id, "Rita Hayworth")
+
+    @STALE_ORDERS
+    @drive
+    async def test_a_new_slip_keeps_the_highlight(
+        self,
+        sqlite_database: Database,
+        world: CasinoWorld,
+        monkeypatch: pytest.MonkeyPatch,
+        stale_last: bool,
+    ) -> None:
+        boss = world.actor(StaffRole.PIT_BOSS)
+        ann = enrol(sqlite_database, boss, "Ann", "Miller")
+        ann_visit = open_visit(sqlite_database, boss, VisitKind.GAMING_IDENTIFIED_RATED, ann)
+        start(sqlite_database, boss, ann_visit, world.table_ids[0], seat=1)
+        advance(sqlite_database, minutes=5)
+        rita = enrol(sqlite_database, boss, "Rita", "Hayworth")
+        rita_visit = open_visit(sqlite_database, boss, VisitKind.GAMING_IDENTIFIED_RATED, rita)
+        app = make_app(sqlite_database)
+        async with app.run_test(size=SIZE) as pilot:
+            await sign_in_as(pilot, StaffRole.PIT_BOSS)
+            floor = floor_of(app)
+            await focus_visits(pilot)
+            await to_row(pilot, floor.visits_grid, rita_visit)
+            reads = HeldReads(app, monkeypatch)
+            reads.holding = True
+            floor.reload()  # the periodic refresh: it reads the floor before Rita's slip
+            await reads.wait_for(pilot, 1)
+            await pilot.press("s")
+            assert isinstance(app.screen, StartSlipForm)
+            await type_keys(pilot, "5")  # BJ-01, highlighted on the floor; seat 5, after Ann
+            await pilot.press("enter")
+            await type_keys(pilot, "100")
+            await pilot.press("enter")  # the slip starts; the floor reads again
+            await reads.wait_for(pilot, 2)
+            await reads.release(pilot, stale_last=stale_last)
+
+            [new] = slips_of(sqlite_database, world, rita_visit)
+            grid = floor.slips_grid
+            assert grid.row_count == 2
+            assert app.focused is grid
+            assert grid.cursor_row == grid.get_row_index(str(new.id))
+            await pilot.press("space")  # pause the highlighted slip: Rita's
+            await settle(pilot)
+        assert slips_of(sqlite_database, world, rita_visit)[0].status is SlipStatus.PAUSED
+        [ann_slip] = slips_of(sqlite_database, world, ann_visit)
+        assert ann_slip.status is SlipStatus.OPEN
 
 
 class TestKeysByRole:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 
 from pitterm.domain import audit
@@ -18,9 +18,10 @@ from pitterm.domain.database import UnitOfWork
 from pitterm.domain.enums import StaffRole
 from pitterm.domain.errors import DomainError, ErrorCode
 from pitterm.domain.gaming_day import gaming_day
-from pitterm.domain.pins import verify_pin
+from pitterm.domain.idempotency import Outcome, run_idempotent
+from pitterm.domain.pins import hash_pin, verify_pin
 from pitterm.domain.tables import Casino, CasinoSettings, GamingTable, Staff
-from pitterm.domain.validation import parse
+from pitterm.domain.validation import parse, storable_text
 
 MAX_FAILED_ATTEMPTS = 5
 
@@ -43,9 +44,16 @@ class Credentials(BaseModel):
     @field_validator("pin")
     @classmethod
     def _digits(cls, value: str) -> str:
-        if not (4 <= len(value) <= 8 and value.isdigit()):
-            raise ValueError("a PIN is 4 to 8 digits")
+        if not _pin_shaped(value):
+            raise ValueError(PIN_SHAPE)
         return value
+
+
+PIN_SHAPE = "a PIN is 4 to 8 digits"
+
+
+def _pin_shaped(pin: str) -> bool:
+    return 4 <= len(pin) <= 8 and pin.isascii() and pin.isdigit()
 
 
 class CasinoInfo(BaseModel):
@@ -66,6 +74,23 @@ class StaffInfo(BaseModel):
     locked: bool
     failed_attempts: int
     assigned_table: str | None
+    active: bool = True
+    """False once an admin deactivated the account: it can no longer sign in or approve."""
+
+
+class ResetPin(BaseModel):
+    """An admin sets a new PIN for a staff member (who forgot theirs, or was locked out)."""
+
+    model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
+
+    staff_id: uuid.UUID
+    pin: str = Field(min_length=4, max_length=8, pattern=r"^[0-9]+$")
+    idempotency_key: uuid.UUID
+
+
+class PinReset(Outcome):
+    staff: StaffInfo
+    """The account after the reset: unlocked, no failed PINs."""
 
 
 class TerminalStatus(BaseModel):
@@ -93,8 +118,9 @@ def list_casinos(uow: UnitOfWork) -> list[CasinoInfo]:
 
 
 def find_casino(uow: UnitOfWork, code: str) -> CasinoInfo:
+    wanted = storable_text(code.strip().upper(), "casino")
     with uow:
-        casino = uow.session.scalar(select(Casino).where(Casino.code == code.strip().upper()))
+        casino = uow.session.scalar(select(Casino).where(Casino.code == wanted))
         if casino is None:
             raise DomainError(ErrorCode.CASINO_NOT_FOUND, f"No casino has the code {code!r}.")
         return CasinoInfo(id=casino.id, code=casino.code, name=casino.name)
@@ -115,6 +141,8 @@ def sign_in(uow: UnitOfWork, credentials: Credentials) -> Actor:
 
 def reauthenticate(uow: UnitOfWork, actor: Actor, pin: str) -> Actor:
     """Unlock an idle terminal: the signed-in staff member's PIN again, counted like sign-in."""
+    if not _pin_shaped(pin):
+        raise DomainError(ErrorCode.VALIDATION_FAILED, f"pin: {PIN_SHAPE}")
     with uow:
         staff = _staff_for_update(uow, actor.staff_code, staff_id=actor.staff_id)
         result = _check_pin(uow, staff, pin, action="auth.unlock_terminal")
@@ -139,7 +167,9 @@ def _staff_for_update(uow: UnitOfWork, code: str, staff_id: uuid.UUID | None = N
     query = select(Staff).where(Staff.casino_id == scope.casino_id, Staff.code == code.upper())
     if staff_id is not None:
         query = query.where(Staff.id == staff_id)
-    staff = uow.session.scalar(query.with_for_update())
+    # FOR NO KEY UPDATE: the approver's own terminal keeps writing rows that reference them
+    # (opened_by, staff_id) meanwhile; a full FOR UPDATE would deadlock with those.
+    staff = uow.session.scalar(query.with_for_update(key_share=True))
     if staff is None or not staff.active:
         raise _invalid()
     return staff
@@ -263,6 +293,97 @@ def unlock_staff(uow: UnitOfWork, actor: Actor, staff_id: uuid.UUID) -> StaffInf
         return info
 
 
+def reset_pin(uow: UnitOfWork, actor: Actor, command: ResetPin) -> PinReset:
+    """Give a staff member a new PIN (admin); it also clears failed PINs and any lockout.
+
+    The audit row says that the PIN was reset, never what it is; neither does the stored
+    request fingerprint carry it (a short PIN's hash is guessable).
+    """
+    require(actor, Capability.MANAGE_STAFF_SETTINGS)
+    command = parse(ResetPin, command)
+
+    def body() -> PinReset:
+        staff = _managed_staff(uow, actor, command.staff_id)
+        before = {"locked": staff.locked, "failed_attempts": staff.failed_attempts}
+        staff.pin_hash = hash_pin(command.pin)
+        staff.locked = False
+        staff.locked_at = None
+        staff.failed_attempts = 0
+        uow.session.flush()
+        audit.by(
+            uow,
+            actor,
+            "staff.pin_reset",
+            "staff",
+            staff.id,
+            before,
+            {"locked": False, "failed_attempts": 0, "pin": "reset"},
+        )
+        return PinReset(staff=_staff_info(staff, _table_label(uow, staff)))
+
+    return run_idempotent(
+        uow,
+        actor,
+        operation="staff.pin_reset",
+        key=command.idempotency_key,
+        request=command.model_copy(update={"pin": ""}),
+        result_type=PinReset,
+        body=body,
+    )
+
+
+def set_staff_active(uow: UnitOfWork, actor: Actor, staff_id: uuid.UUID, active: bool) -> StaffInfo:
+    """Deactivate a staff member (no sign-in, no approvals) or reactivate them (admin).
+
+    Rows they wrote keep naming them. Asking for the state the account is already in
+    changes nothing and writes no audit row, so a repeat is harmless. An admin cannot
+    deactivate their own account (the casino would be left without the admin doing it).
+    """
+    require(actor, Capability.MANAGE_STAFF_SETTINGS)
+    with uow:
+        staff = _managed_staff(uow, actor, staff_id)
+        if not active and staff.id == actor.staff_id:
+            raise DomainError(
+                ErrorCode.AUTH_FORBIDDEN,
+                "You cannot deactivate your own account; another admin must.",
+            )
+        if staff.active != active:
+            audit.by(
+                uow,
+                actor,
+                "staff.reactivated" if active else "staff.deactivated",
+                "staff",
+                staff.id,
+                {"active": staff.active},
+                {"active": active},
+            )
+            staff.active = active
+        info = _staff_info(staff, _table_label(uow, staff))
+        uow.commit()
+        return info
+
+
+def _managed_staff(uow: UnitOfWork, actor: Actor, staff_id: uuid.UUID) -> Staff:
+    """One of the actor's casino's staff, locked for the change (FOR NO KEY UPDATE, as the
+    sign-in lock: rows referencing the member may be written meanwhile)."""
+    staff = uow.session.scalar(
+        select(Staff)
+        .where(Staff.id == staff_id, Staff.casino_id == actor.casino_id)
+        .with_for_update(key_share=True)
+    )
+    if staff is None:
+        raise DomainError(ErrorCode.STAFF_NOT_FOUND, "No such staff member at this casino.")
+    return staff
+
+
+def _table_label(uow: UnitOfWork, staff: Staff) -> str | None:
+    if staff.assigned_table_id is None:
+        return None
+    return uow.session.scalar(
+        select(GamingTable.label).where(GamingTable.id == staff.assigned_table_id)
+    )
+
+
 def terminal_status(uow: UnitOfWork, actor: Actor) -> TerminalStatus:
     with uow:
         casino = uow.session.get_one(Casino, actor.casino_id)
@@ -292,4 +413,5 @@ def _staff_info(staff: Staff, table_label: str | None) -> StaffInfo:
         locked=staff.locked,
         failed_attempts=staff.failed_attempts,
         assigned_table=table_label,
+        active=staff.active,
     )

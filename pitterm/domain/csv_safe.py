@@ -30,7 +30,10 @@ def safe_cell(value: object) -> str:
 def write_rows(header: Sequence[str] | None, rows: Iterable[Sequence[object]]) -> str:
     """CSV text (header first, if given) with every cell passed through ``safe_cell``."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    # CRLF rows (RFC 4180). With a bare "\n" terminator the writer leaves a cell holding "\r"
+    # unquoted, and a spreadsheet splits the row there: "x\r=cmd()" would start a new line
+    # with a live formula. Every character of the terminator forces quoting.
+    writer = csv.writer(buffer, lineterminator="\r\n")
     if header is not None:
         writer.writerow([safe_cell(h) for h in header])
     for row in rows:

@@ -17,7 +17,7 @@ from pitterm.domain.enums import Tier, VisitKind, VisitStatus
 from pitterm.domain.errors import DomainError, ErrorCode
 from pitterm.domain.idempotency import Outcome, run_idempotent
 from pitterm.domain.tables import Player, PlayerLoyalty, Visit
-from pitterm.domain.validation import parse
+from pitterm.domain.validation import parse, storable_text
 
 SEARCH_LIMIT = 50
 _CARD = re.compile(r"^[A-Z0-9-]{4,32}$")
@@ -87,7 +87,7 @@ class Enrolled(Outcome):
 def search(uow: UnitOfWork, actor: Actor, text: str) -> list[PlayerSummary]:
     """Card number (exact), date of birth (YYYY-MM-DD), else a name prefix (first or last)."""
     require(actor, Capability.VIEW_FLOOR)
-    text = " ".join(text.split())
+    text = storable_text(" ".join(text.split()), "search")
     if not text:
         return []
     with uow:

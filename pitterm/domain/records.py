@@ -21,11 +21,13 @@ def one_or_raise(
 ) -> T:
     """The single row ``query`` finds, else ``missing`` is raised.
 
-    With ``lock`` the row is locked until the transaction ends (Postgres FOR UPDATE) and
-    re-read, so a change committed by another terminal while this one waited is seen.
+    With ``lock`` the row is locked until the transaction ends (Postgres FOR NO KEY UPDATE:
+    it serialises changes to the row, while inserts that merely reference it — a comp on
+    the visit, a ledger entry for the slip — need not wait, so they cannot deadlock with
+    it) and re-read, so a change committed by another terminal while this one waited is seen.
     """
     if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
+        query = query.with_for_update(key_share=True).execution_options(populate_existing=True)
     found = uow.session.scalar(query)
     if found is None:
         raise missing

@@ -11,24 +11,83 @@ from pitterm.domain.errors import DomainError, ErrorCode
 
 M = TypeVar("M", bound=BaseModel)
 
+SHOWN_PROBLEMS = 5
+"""Problems spelled out in a message; the rest are counted (all are in ``details``)."""
+
 
 def parse(model: type[M], data: M | dict[str, Any]) -> M:
-    """Re-validate ``data`` as ``model`` (callers may pass a dict or an unchecked instance)."""
+    """Re-validate ``data`` as ``model`` (callers may pass a dict or an unchecked instance).
+
+    Text a database cannot store is refused here too, naming the field: Postgres rejects NUL
+    in text and jsonb, and no driver can encode an unpaired surrogate.
+    """
     try:
         if isinstance(data, model):
-            return model.model_validate(data.model_dump())
-        return model.model_validate(data)
+            parsed = model.model_validate(data.model_dump())
+        else:
+            parsed = model.model_validate(data)
     except ValidationError as error:
         raise DomainError(
             ErrorCode.VALIDATION_FAILED,
             describe(error),
             errors=[{"field": _field(e["loc"]), "message": e["msg"]} for e in error.errors()],
         ) from error
+    refuse_unstorable(parsed.model_dump())
+    return parsed
+
+
+def refuse_unstorable(value: object, field: str = "input", code: ErrorCode | None = None) -> None:
+    """Refuse (VALIDATION_FAILED, or ``code``) text anywhere in ``value`` that cannot be stored."""
+    found = _unstorable(value, field)
+    if found is not None:
+        where, problem = found
+        raise DomainError(
+            code or ErrorCode.VALIDATION_FAILED,
+            f"{where}: {problem}",
+            errors=[{"field": where, "message": problem}],
+        )
+
+
+def storable_text(value: str, field: str) -> str:
+    """``value`` unchanged, or VALIDATION_FAILED naming ``field`` if it cannot be stored."""
+    refuse_unstorable(value, field)
+    return value
+
+
+def _unstorable(value: object, path: str) -> tuple[str, str] | None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            return path, "contains a NUL character, which cannot be stored"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return path, "contains an invalid character (an unpaired surrogate)"
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _unstorable(key, path) or _unstorable(item, _join(path, key))
+            if found is not None:
+                return found
+    elif isinstance(value, list | tuple | set | frozenset):
+        for index, item in enumerate(value):
+            found = _unstorable(item, _join(path, index))
+            if found is not None:
+                return found
+    return None
+
+
+def _join(path: str, part: object) -> str:
+    return str(part) if path == "input" else f"{path}.{part}"
 
 
 def describe(error: ValidationError) -> str:
     """'field: problem; other_field: problem' — short enough for a notification."""
-    return "; ".join(f"{_field(e['loc'])}: {_message(e)}" for e in error.errors())
+    problems = error.errors()
+    shown = "; ".join(f"{_field(e['loc'])}: {_message(e)}" for e in problems[:SHOWN_PROBLEMS])
+    hidden = len(problems) - SHOWN_PROBLEMS
+    if hidden <= 0:
+        return shown
+    return f"{shown}; and {hidden} more problem{'s' if hidden != 1 else ''}"
 
 
 def _message(error: ErrorDetails) -> str:
@@ -37,4 +96,9 @@ def _message(error: ErrorDetails) -> str:
 
 
 def _field(loc: tuple[int | str, ...]) -> str:
-    return ".".join(str(part) for part in loc) or "input"
+    # A dict key is part of the location: a pasted 10 kB key must not swamp the message.
+    return ".".join(_short(str(part)) for part in loc) or "input"
+
+
+def _short(part: str, limit: int = 40) -> str:
+    return part if len(part) <= limit else part[: limit - 1] + "…"

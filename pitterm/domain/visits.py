@@ -114,7 +114,7 @@ def open_visit(uow: UnitOfWork, actor: Actor, command: OpenVisit) -> VisitOpened
                     Visit.player_id == command.player_id,
                     Visit.status == VisitStatus.OPEN,
                 )
-                .with_for_update()
+                .with_for_update(key_share=True)
             )
             if previous is not None:
                 if previous.gaming_day >= today:
@@ -284,8 +284,11 @@ def _close(uow: UnitOfWork, actor: Actor, visit: Visit, *, reason: str) -> list[
 
 def _player(uow: UnitOfWork, actor: Actor, player_id: uuid.UUID, *, lock: bool = False) -> Player:
     query = select(Player).where(Player.id == player_id, Player.casino_id == actor.casino_id)
-    # Locking the player serialises two terminals opening visits for the same patron.
-    player = uow.session.scalar(query.with_for_update() if lock else query)
+    # Locking the player serialises two terminals opening visits for the same patron. FOR NO
+    # KEY UPDATE, so rows that merely reference the player (a comp's ledger entry) need not
+    # wait on it: with FOR UPDATE, opening a visit deadlocked with a comp for the same patron
+    # that this pit boss was approving (found by tests/test_soak.py).
+    player = uow.session.scalar(query.with_for_update(key_share=True) if lock else query)
     if player is None:
         raise DomainError(ErrorCode.PLAYER_NOT_FOUND, "No such player at this casino.")
     return player

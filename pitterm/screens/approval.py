@@ -73,6 +73,14 @@ class OverdrawApproval:
 class ApprovalPrompt(PitModal[OverdrawApproval | None]):
     """Dismisses with the approval to send, or None (declined, refused past the cap, Escape)."""
 
+    HELP = """
+    A comp would take the player's balance below zero, and the prompt shows by how much
+    against the casino's overdraw cap. If you may approve it yourself (pit boss or admin, and
+    the casino does not ask for a second person), confirm; otherwise a second pit boss or
+    admin types their staff code and PIN here. Past the cap nothing can be approved: close it
+    and issue a smaller comp. Cancelling issues nothing.
+    """
+
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
             "y",
@@ -119,6 +127,7 @@ class ApprovalPrompt(PitModal[OverdrawApproval | None]):
                 yield Static(
                     f"{request.actor_label}, you may approve this overdraw yourself.",
                     id="approval-who",
+                    markup=False,
                 )
             else:
                 reason = (

@@ -7,8 +7,9 @@ entries. Nothing here changes data: an audit only reports.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC
 from pathlib import Path
+from typing import TextIO
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -23,6 +24,9 @@ from pitterm.domain.database import Database
 from pitterm.domain.drift import AuditReport, DriftedAccount, DrillDown
 from pitterm.domain.drift_rules import DriftClass
 from pitterm.screens.base import ModeScreen
+from pitterm.screens.csv_export import CsvExportForm, Exported
+from pitterm.widgets.columns import Col, fixed_columns
+from pitterm.widgets.literal import literal
 
 DEFAULT_TOLERANCE = 10
 CLASS_FILTERS: tuple[DriftClass | None, ...] = (None, DriftClass.MINOR, DriftClass.MATERIAL)
@@ -30,6 +34,16 @@ CLASS_FILTERS: tuple[DriftClass | None, ...] = (None, DriftClass.MINOR, DriftCla
 
 class AuditScreen(ModeScreen):
     """Cached balances against the ledger, classified by tolerance, with likely causes."""
+
+    HELP = """
+    The ledger drift audit. Every player's cached points balance is rebuilt from the ledger
+    and compared: in balance, minor drift (up to ten times the tolerance) or material. Run a
+    full audit, or a quicker re-audit of the entries added since the last one; set the
+    tolerance, filter by class, find an account by name. Highlight an account to see its
+    entries with a running balance and the likely cause (missing correction, double-posted
+    entry, stale balance). Export the result to CSV. An audit only reports: it changes
+    nothing.
+    """
 
     MODE_NAME = "audit"
     MODE_TITLE = "Audit"
@@ -76,7 +90,7 @@ class AuditScreen(ModeScreen):
             "export",
             "Export CSV",
             id="audit.export",
-            tooltip="Write the audit (summary and drifted accounts) to a CSV file.",
+            tooltip="Write the audit (summary and drifted accounts) to a CSV file you name.",
         ),
     ]
 
@@ -94,8 +108,10 @@ class AuditScreen(ModeScreen):
             yield Input(placeholder="player name", id="audit-search")
             yield Static("", id="audit-badge")
         yield ProgressBar(total=None, id="audit-progress", show_eta=False)
-        yield Static(
-            "Press a for a full audit, i to re-audit from the checkpoints.", id="audit-summary"
+        yield Static(  # it names the players with the largest drift
+            "Press a for a full audit, i to re-audit from the checkpoints.",
+            id="audit-summary",
+            markup=False,
         )
         with Horizontal(id="audit-body"):
             accounts: DataTable[str] = DataTable(
@@ -105,14 +121,19 @@ class AuditScreen(ModeScreen):
             yield accounts
             with Vertical(id="audit-detail"):
                 yield Static(
-                    "Select an account and press Enter for its timeline.", id="audit-explanation"
+                    "Select an account and press Enter for its timeline.",
+                    id="audit-explanation",
+                    markup=False,
                 )
                 timeline: DataTable[str] = DataTable(id="audit-timeline", cursor_type="row")
-                timeline.add_column("", key="mark")
-                timeline.add_column("When", key="when")
-                timeline.add_column("Reason", key="reason")
-                timeline.add_column("Points", key="delta")
-                timeline.add_column("Running", key="running")
+                fixed_columns(
+                    timeline,
+                    Col("", "mark", 1),
+                    Col("When", "when", 16),
+                    Col("Reason", "reason", 13),
+                    Col("Points", "delta", 8),
+                    Col("Running", "running", 8),
+                )
                 yield timeline
 
     def on_mount(self) -> None:
@@ -192,8 +213,7 @@ class AuditScreen(ModeScreen):
 
     def _fill_accounts(self) -> None:
         grid = self.query_one("#audit-accounts", DataTable)
-        grid.clear(columns=True)  # fresh columns, so their widths fit the new rows
-        _account_columns(grid)
+        grid.clear()
         self._accounts = {}
         if self.report is None:
             return
@@ -206,7 +226,7 @@ class AuditScreen(ModeScreen):
             key = str(account.player_id)
             self._accounts[key] = account
             grid.add_row(
-                account.player_name,
+                literal(account.player_name),
                 f"{account.cached:,}",
                 f"{account.computed:,}",
                 f"{account.drift:+,}",
@@ -307,22 +327,44 @@ class AuditScreen(ModeScreen):
     # -- export -------------------------------------------------------------------------
 
     def action_export(self) -> None:
-        if self.report is None:
+        report = self.report
+        if report is None:
             self.notify("Run the audit first (a).", severity="warning")
             return
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        path = Path.cwd() / f"pitterm-drift-audit-{stamp}.csv"
-        self.write_export(path, drift.report_csv(self.report))
+        # The terminal's clock, not the system's: a trainer's simulated time names the file too.
+        stamp = self.session.database.clock.now().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+        default = Path.home() / f"pitterm-drift-audit-{stamp}.csv"
+        content = drift.report_csv(report)
 
-    @work(thread=True, exit_on_error=False, group="audit-export", description="Write the audit CSV")
-    def write_export(self, path: Path, content: str) -> None:
-        path.write_text(content, encoding="utf-8")
-        self.app.call_from_thread(self.notify, f"Wrote {path}", title="Audit exported")
+        def write(out: TextIO) -> int:
+            out.write(content)
+            return len(report.accounts)
+
+        def exported(result: Exported | None) -> None:
+            if result is not None:
+                self.notify(
+                    f"Audit of {report.summary.accounts_checked:,} accounts"
+                    f" ({result.rows:,} drifted) written to {result.path}",
+                    title="Audit exported",
+                )
+
+        form = CsvExportForm(
+            "Export the drift audit to CSV",
+            "The summary of this audit, then every drifted account (all classes, whatever the"
+            " filters show).",
+            default,
+            write,
+        )
+        self.app.push_screen(form, exported)
 
 
 def _account_columns(grid: DataTable[str]) -> None:
-    grid.add_column("Player", key="player")
-    grid.add_column("Cached", key="cached")
-    grid.add_column("Ledger", key="computed")
-    grid.add_column("Drift", key="drift")
-    grid.add_column("Class", key="class")
+    # Fixed widths (pitterm.widgets.columns): points to ±999,999, within half a 120-column screen.
+    fixed_columns(
+        grid,
+        Col("Player", "player", 16),
+        Col("Cached", "cached", 8),
+        Col("Ledger", "computed", 8),
+        Col("Drift", "drift", 8),
+        Col("Class", "class", 8),
+    )

@@ -50,6 +50,13 @@ def ctr_cell(app: App[object], status: CtrStatus) -> Text:
 class CashForm(FormModal[CashRecorded]):
     """Amount in dollars; once recorded, the day's totals and CTR/MTL status stay on screen."""
 
+    HELP = """
+    Record cash on the highlighted visit: a buy-in (cash in) or a cash-out, in dollars. Once
+    saved, the patron's totals for the gaming day stay on screen against the CTR threshold,
+    with any warning and the MTL line. Ghost patrons count like anyone: cash is about the
+    person at the table, not the loyalty card.
+    """
+
     BINDINGS: ClassVar[list[BindingType]] = [
         *FormModal.BINDINGS,
         Binding(

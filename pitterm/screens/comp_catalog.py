@@ -16,6 +16,11 @@ from pitterm.screens.forms import FormModal
 class NewCompForm(FormModal[CompView]):
     """Dismisses with the new catalog item, or None."""
 
+    HELP = """
+    Add an item to the comp catalog: its name, category and cost in points. Staff then pick
+    it when they issue comps in Player mode.
+    """
+
     TITLE = "New comp on the catalog"
     DESCRIPTION = "Add a comp to the catalog"
     FIELD_IDS: ClassVar[dict[str, str]] = {

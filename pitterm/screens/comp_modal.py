@@ -43,6 +43,13 @@ RETRY_APPROVAL = frozenset(
 class CompModal(LoyaltyForm[Redeemed]):
     """Dismisses with the Redeemed outcome after a comp, or None."""
 
+    HELP = """
+    Issue a comp to the player: pick an item from the catalog or type a points cost, add a
+    note or reference, and send. The points are debited from the balance and the receipt
+    shows the new balance. If the balance is short, the overdraw approval comes first.
+    Sending twice never debits twice.
+    """
+
     TITLE = "Issue a comp"
     DESCRIPTION = "Issue a comp"
     FIELD_IDS: ClassVar[dict[str, str]] = {
@@ -60,6 +67,8 @@ class CompModal(LoyaltyForm[Redeemed]):
         self.policy: OverdrawPolicy | None = None
         self.approval: OverdrawApproval | None = None
         """The approval sent with the last try, if any."""
+        self.load_failed = False
+        """The catalog read failed (the database was down): the next send reads it again."""
 
     def compose_form(self) -> ComposeResult:
         yield Static(
@@ -103,13 +112,18 @@ class CompModal(LoyaltyForm[Redeemed]):
         description="Read the comp catalog and overdraw policy",
     )
     def load(self, database: Database, actor: Actor) -> None:
-        catalog = loyalty.comp_catalog(database.reader(actor), actor)
-        policy = loyalty.overdraw_policy(database.reader(actor), actor)
-        balance = loyalty.balance(database.reader(actor), actor, self.card.player_id)
+        try:
+            catalog = loyalty.comp_catalog(database.reader(actor), actor)
+            policy = loyalty.overdraw_policy(database.reader(actor), actor)
+            balance = loyalty.balance(database.reader(actor), actor, self.card.player_id)
+        except BaseException:
+            self.app.call_from_thread(setattr, self, "load_failed", True)
+            raise  # the App notifies the failure, with its code
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._loaded, catalog, policy, balance.balance)
 
     def _loaded(self, catalog: list[CompView], policy: OverdrawPolicy, balance: int) -> None:
+        self.clear_error()  # "still loading" / "reading it again" no longer holds
         self.catalog = {str(comp.id): comp for comp in catalog}
         self.policy = policy
         self.balance = balance
@@ -191,6 +205,12 @@ class CompModal(LoyaltyForm[Redeemed]):
 
     def submit(self) -> None:
         if self.policy is None:
+            if self.load_failed:
+                self.load_failed = False
+                self.load(self.session.database, self.session.signed_in())
+                raise ValueError(
+                    "The comp catalog could not be read; reading it again. Send once it shows."
+                )
             raise ValueError("The comp catalog is still loading; try again in a moment.")
         cost = self.cost()
         if not self.typed("#comp-note"):

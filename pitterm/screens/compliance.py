@@ -20,14 +20,21 @@ from pitterm.domain.database import Database
 from pitterm.domain.enums import CashDirection
 from pitterm.screens.base import ModeScreen
 from pitterm.screens.cash_modal import ctr_cell
+from pitterm.widgets.columns import Col, fixed_columns
 from pitterm.widgets.formatting import dollars
-from pitterm.widgets.play_format import plain
+from pitterm.widgets.literal import literal
 
 __all__ = ["ComplianceScreen"]
 
 
 class ComplianceScreen(ModeScreen):
     """A drill-down of Floor mode: the gaming day's CTR watch list and MTL lines."""
+
+    HELP = """
+    Today's compliance watch for the gaming day: each patron's cash in and cash out against
+    the CTR threshold (a warning as it nears, a flag over it), ghost patrons included, and the
+    MTL lines recorded. Read only: cash is recorded on the floor, on the patron's visit.
+    """
 
     MODE_NAME = "floor"
     MODE_TITLE = "Floor · Compliance"
@@ -59,20 +66,26 @@ class ComplianceScreen(ModeScreen):
             id="compliance-ctr", cursor_type="row", zebra_stripes=True
         )
         watch.border_title = "CTR watch: patrons near or over the threshold"
-        watch.add_column("Patron", key="patron")
-        watch.add_column("Cash in", key="in")
-        watch.add_column("In status", key="in_status")
-        watch.add_column("Cash out", key="out")
-        watch.add_column("Out status", key="out_status")
+        fixed_columns(
+            watch,
+            Col("Patron", "patron", 40),
+            Col("Cash in", "in", 12),
+            Col("In status", "in_status", 9),
+            Col("Cash out", "out", 12),
+            Col("Out status", "out_status", 10),
+        )
         yield watch
         mtl: DataTable[object] = DataTable(
             id="compliance-mtl", cursor_type="row", zebra_stripes=True
         )
         mtl.border_title = "Multiple transaction log"
-        mtl.add_column("Recorded (UTC)", key="at")
-        mtl.add_column("Patron", key="patron")
-        mtl.add_column("Direction", key="direction")
-        mtl.add_column("Amount", key="amount")
+        fixed_columns(
+            mtl,
+            Col("Recorded (UTC)", "at", 14),
+            Col("Patron", "patron", 40),
+            Col("Direction", "direction", 9),
+            Col("Amount", "amount", 12),
+        )
         yield mtl
 
     def on_mount(self) -> None:
@@ -114,22 +127,25 @@ class ComplianceScreen(ModeScreen):
         self.ctr_table.clear()
         for patron in day.patrons:
             self.ctr_table.add_row(
-                plain(patron.patron),
+                literal(patron.patron),
                 dollars(patron.cash_in_cents),
                 ctr_cell(self.app, patron.cash_in_status),
                 dollars(patron.cash_out_cents),
                 ctr_cell(self.app, patron.cash_out_status),
             )
-        if not day.patrons:
-            self.ctr_table.add_row("No patron is near the CTR threshold today.", "", "", "", "")
+        # Said under the list, not as a row: a row's cells are cut to the columns' widths.
+        self.ctr_table.border_subtitle = (
+            "" if day.patrons else "No patron is near the CTR threshold today."
+        )
         self.mtl.clear()
         for line in day.mtl:
             self.mtl.add_row(
                 f"{line.recorded_at:%H:%M:%S}",
-                plain(line.patron),
+                literal(line.patron),
                 "cash in" if line.direction is CashDirection.CASH_IN else "cash out",
                 dollars(line.amount_cents),
                 key=str(line.transaction_id),
             )
-        if not day.mtl:
-            self.mtl.add_row("", "No transaction at or above the MTL floor today.", "", "")
+        self.mtl.border_subtitle = (
+            "" if day.mtl else "No transaction at or above the MTL floor today."
+        )

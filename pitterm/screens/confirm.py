@@ -6,13 +6,23 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.widgets import Button, Label, Static
 
 from pitterm.screens.base import PitModal
 
 
 class ConfirmScreen(PitModal[bool | None]):
-    """Dismisses with True (confirmed), False (declined) or None (escaped)."""
+    """Dismisses with True (confirmed), False (declined) or None (escaped).
+
+    The title, question and button label are shown exactly as written, never read as markup:
+    questions name players, staff, tables and files (pitterm.widgets.literal).
+    """
+
+    HELP = """
+    A yes/no question before a change. Yes goes ahead; No or Escape leaves everything as it
+    is.
+    """
 
     BINDINGS = [
         Binding(
@@ -46,10 +56,11 @@ class ConfirmScreen(PitModal[bool | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog", classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
-            yield Static(self.question, classes="dialog-body")
+            yield Label(self.title_text, classes="dialog-title", markup=False)
+            yield Static(self.question, classes="dialog-body", markup=False)
             with Horizontal(classes="dialog-buttons"):
-                yield Button(f"{self.confirm_label} (y)", variant="primary", id="confirm-yes")
+                yes = Content(f"{self.confirm_label} (y)")
+                yield Button(yes, variant="primary", id="confirm-yes")
                 yield Button("Cancel (n)", id="confirm-no")
 
     def on_mount(self) -> None:

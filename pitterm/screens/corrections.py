@@ -30,6 +30,11 @@ def _receipt(outcome: Corrected, what: str) -> str:
 class AdjustModal(LoyaltyForm[Corrected]):
     """An admin adjustment of a player's balance, up or down. Dismisses with Corrected or None."""
 
+    HELP = """
+    Admin only. Adjust the player's points balance up or down, with a note saying why. The
+    adjustment is a new ledger entry, audited: nothing already in the ledger is changed.
+    """
+
     TITLE = "Adjust balance"
     DESCRIPTION = "Record an adjustment"
     FIELD_IDS: ClassVar[dict[str, str]] = {"points": "adjust-points", "note": "adjust-note"}
@@ -73,6 +78,12 @@ class AdjustModal(LoyaltyForm[Corrected]):
 
 class ReverseModal(LoyaltyForm[Corrected]):
     """Reverse one ledger entry exactly (admin); the modal is the confirmation. Needs a note."""
+
+    HELP = """
+    Admin only. Reverse one ledger entry exactly: a new entry for the opposite amount, with
+    the note you give. The original stays in the ledger; a reversal itself cannot be
+    reversed.
+    """
 
     TITLE = "Reverse a ledger entry"
     DESCRIPTION = "Reverse a ledger entry"

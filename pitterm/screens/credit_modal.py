@@ -17,6 +17,12 @@ from pitterm.widgets.play_format import points
 class CreditModal(LoyaltyForm[Credited]):
     """Dismisses with the Credited outcome, or None."""
 
+    HELP = """
+    Credit points to the player by hand (service recovery, goodwill), with a note saying why;
+    optionally the points the rules would have suggested. Pit boss or admin. It is a new
+    ledger entry, audited, and sending twice never credits twice.
+    """
+
     TITLE = "Manual credit"
     DESCRIPTION = "Record a manual credit"
     FIELD_IDS: ClassVar[dict[str, str]] = {

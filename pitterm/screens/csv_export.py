@@ -23,6 +23,12 @@ class Exported:
 class CsvExportForm(FormModal[Exported]):
     """Dismisses with where the file went and how many rows it holds, or None."""
 
+    HELP = """
+    Write everything the current filters match (every page, not just the one on screen) to a
+    CSV file: type the path and save. Cells a spreadsheet would run as a formula are made
+    harmless.
+    """
+
     DESCRIPTION = "Export to CSV"
     FIELD_IDS: ClassVar[dict[str, str]] = {"path": "export-path"}
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from rich.text import Text
 from textual import getters, work
@@ -55,8 +55,10 @@ from pitterm.screens.slip_modals import (
     StartSlipForm,
 )
 from pitterm.screens.visit_modals import GhostVisitForm, ManualCreditForm
+from pitterm.widgets.columns import Col, fixed_columns
 from pitterm.widgets.formatting import dollars, percent
-from pitterm.widgets.play_format import KIND_LABELS, clock, plain, seat_map, spoken, theo, toned
+from pitterm.widgets.literal import literal
+from pitterm.widgets.play_format import KIND_LABELS, clock, seat_map, spoken, theo, toned
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -88,6 +90,19 @@ def _job(key: str, action: str, description: str, tooltip: str, *, show: bool = 
 
 class FloorScreen(ModeScreen):
     """Tables with seat maps, live slips with ticking play, and the open visits."""
+
+    HELP = """
+    The pit at a glance: tables with their seat maps, the live rating slips with time played,
+    theo and points ticking, and the open visits. Jobs act on the highlighted row (Tab moves
+    between the lists).
+
+    Open a visit: rated for an identified player (earns points), reward-only for comps
+    without play, or ghost for a patron with no player record (tracked for cash and
+    compliance, never rated). Start, pause, resume, move and close slips, change a bet,
+    record buy-ins and cash-outs, close a visit or convert a reward-only one to rated,
+    associate a ghost visit with a player, and check today's CTR/MTL watch. A dealer sees
+    its own table only.
+    """
 
     MODE_NAME = "floor"
     MODE_TITLE = "Floor"
@@ -213,43 +228,56 @@ class FloorScreen(ModeScreen):
         self._slips: dict[str, LiveSlip] = {}
         self._visits: dict[str, OpenVisitView] = {}
         self._labels: dict[uuid.UUID, str] = {}
-        self._select_after: tuple[str, str] | None = None
-        """(grid id, row key) to highlight once the next read is shown."""
+        self._read_generation = 0
+        """Counts the reads started: a read's result is shown only if no read started after it."""
+        self._options_wanted = False
+        """A read asked for the unfiltered tables too and none has brought them yet."""
+        self._select_after: _Highlight | None = None
+        """The row a job made, to highlight once a read shows it."""
 
     # -- layout ----------------------------------------------------------------------------
 
     def compose_body(self) -> ComposeResult:
-        yield Static("", id="floor-filters")
+        yield Static("", id="floor-filters", markup=False)  # it names the pit shown
         tables: DataTable[Any] = DataTable(id="floor-tables", cursor_type="row")
         tables.border_title = "Tables"
-        tables.add_column("Table", key="label")
-        tables.add_column("Pit", key="pit")
-        tables.add_column("Game", key="game")
-        tables.add_column("Seats", key="seats")
-        tables.add_column("In play", key="in_play")
-        tables.add_column("House edge", key="edge")
-        tables.add_column("Min bet", key="min")
-        tables.add_column("Max bet", key="max")
-        tables.add_column("Status", key="status")
+        fixed_columns(
+            tables,
+            Col("Table", "label", 8),
+            Col("Pit", "pit", 12),
+            Col("Game", "game", 22),
+            Col("Seats", "seats", 14),  # one mark a seat, at most 14
+            Col("In play", "in_play", 7),
+            Col("House edge", "edge", 10),
+            Col("Min bet", "min", 8),
+            Col("Max bet", "max", 8),
+            Col("Status", "status", 6),
+        )
         yield tables
         slip_grid: DataTable[Any] = DataTable(id="floor-slips", cursor_type="row")
         slip_grid.border_title = "Live slips"
-        slip_grid.add_column("Table", key="table")
-        slip_grid.add_column("Seat", key="seat")
-        slip_grid.add_column("Patron", key="patron")
-        slip_grid.add_column("Visit", key="kind")
-        slip_grid.add_column("Status", key="status")
-        slip_grid.add_column("Avg bet", key="bet")
-        slip_grid.add_column("Played", key="played")
-        slip_grid.add_column("Theo", key="theo")
-        slip_grid.add_column("Points now", key="points")
+        fixed_columns(
+            slip_grid,
+            Col("Table", "table", 8),
+            Col("Seat", "seat", 4),
+            Col("Patron", "patron", 28),
+            Col("Visit", "kind", 11),
+            Col("Status", "status", 7),
+            Col("Avg bet", "bet", 8),
+            Col("Played", "played", 8),
+            Col("Theo", "theo", 10),
+            Col("Points now", "points", 10),
+        )
         yield slip_grid
         visit_grid: DataTable[Any] = DataTable(id="floor-visits", cursor_type="row")
         visit_grid.border_title = "Open visits"
-        visit_grid.add_column("Patron", key="patron")
-        visit_grid.add_column("Visit", key="kind")
-        visit_grid.add_column("Open for", key="open_for")
-        visit_grid.add_column("Slip", key="slip")
+        fixed_columns(
+            visit_grid,
+            Col("Patron", "patron", 28),
+            Col("Visit", "kind", 11),
+            Col("Open for", "open_for", 11),
+            Col("Slip", "slip", 31),
+        )
         yield visit_grid
         yield Static("", id="floor-empty")
 
@@ -301,12 +329,27 @@ class FloorScreen(ModeScreen):
             self.reload()
 
     def reload(self, *, options: bool = False) -> None:
-        """Read the floor for the current filters (with `options`, the unfiltered tables too)."""
+        """Read the floor for the current filters (with `options`, the unfiltered tables too).
+
+        Every read gets the next generation; only the newest read's result is shown, so a read
+        started before a job (a periodic refresh, say) cannot draw the floor as it was before
+        the job over the read the job started.
+        """
         actor = self.session.actor
         if actor is None:
             return
         self._show_filters()
-        self.load_floor(self.session.database, actor, self.pit, self.game_type, options=options)
+        self._read_generation += 1
+        # A read that asked for the tables list and is now outdated passes the ask on.
+        self._options_wanted = self._options_wanted or options
+        self.load_floor(
+            self.session.database,
+            actor,
+            self.pit,
+            self.game_type,
+            options=self._options_wanted,
+            generation=self._read_generation,
+        )
 
     @work(
         thread=True,
@@ -323,14 +366,19 @@ class FloorScreen(ModeScreen):
         game_type: GameType | None,
         *,
         options: bool,
+        generation: int,
     ) -> None:
         choices = floor.list_tables(database.reader(actor), actor) if options else None
         view = floor.overview(database.reader(actor), actor, pit=pit, game_type=game_type)
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._show, view, choices)
+            self.app.call_from_thread(self._show, generation, view, choices)
 
-    def _show(self, view: FloorView, choices: list[TableView] | None) -> None:
+    def _show(self, generation: int, view: FloorView, choices: list[TableView] | None) -> None:
+        # The worker's cancellation check cannot catch a result already on its way here.
+        if generation != self._read_generation:
+            return
         if choices is not None:
+            self._options_wanted = False
             self.all_tables = choices
             self._pits = sorted({t.pit for t in choices})
             self._game_types = sorted({t.game_type for t in choices}, key=list(GameType).index)
@@ -338,9 +386,8 @@ class FloorScreen(ModeScreen):
         self._labels = {t.id: t.label for t in self.all_tables}
         self._labels.update({ft.table.id: ft.table.label for ft in view.tables})
         self._show_tables(view)
-        self._show_slips(view)
-        self._show_visits(view)
-        self._select_after = None
+        self._show_slips(view, generation)
+        self._show_visits(view, generation)
         self._show_filters()
         empty = self.query_one("#floor-empty", Static)
         empty.update(self._empty_text() if not view.tables else "")
@@ -354,9 +401,9 @@ class FloorScreen(ModeScreen):
             table = entry.table
             taken = {slip.seat: slip.status for slip in entry.slips}
             grid.add_row(
-                table.label,
-                table.pit,
-                table.game_name,
+                literal(table.label),
+                literal(table.pit),
+                literal(table.game_name),
                 seat_map(table.seats, taken),
                 f"{len(entry.slips)}/{table.seats}",
                 percent(table.house_edge),
@@ -366,12 +413,15 @@ class FloorScreen(ModeScreen):
                 key=str(table.id),
             )
         _restore(grid, selected)
-        # Room for every table up to TABLE_ROWS, then it scrolls (header and border: 3 lines).
-        grid.styles.height = min(max(grid.row_count, 1), self.TABLE_ROWS) + 3
+        # Room for every table up to TABLE_ROWS, then it scrolls (header and border: 3 lines),
+        # and a line for the sideways scrollbar on a terminal narrower than the columns.
+        columns = sum(column.get_render_width(grid) for column in grid.ordered_columns)
+        sideways = 1 if columns > grid.scrollable_content_region.width else 0
+        grid.styles.height = min(max(grid.row_count, 1), self.TABLE_ROWS) + 3 + sideways
 
-    def _show_slips(self, view: FloorView) -> None:
+    def _show_slips(self, view: FloorView, generation: int) -> None:
         grid = self.slips_grid
-        selected = self._wanted(grid) or _selected_key(grid)
+        selected = _selected_key(grid)
         self._slips = {}
         grid.clear()
         for entry in view.tables:
@@ -379,9 +429,9 @@ class FloorScreen(ModeScreen):
                 self._slips[str(slip.slip_id)] = slip
                 played, theo_now, points_now = self._now(slip)
                 grid.add_row(
-                    entry.table.label,
+                    literal(entry.table.label),
                     str(slip.seat),
-                    plain(slip.patron),
+                    literal(slip.patron),
                     KIND_LABELS[slip.visit_kind],
                     self._status_cell(slip.status),
                     dollars(slip.average_bet_cents),
@@ -390,31 +440,51 @@ class FloorScreen(ModeScreen):
                     self._points_cell(slip, points_now),
                     key=str(slip.slip_id),
                 )
-        _restore(grid, selected)
+        if not self._highlight_wanted(grid, generation):
+            _restore(grid, selected)
         grid.border_subtitle = "" if grid.row_count else "No slip in play"
 
-    def _show_visits(self, view: FloorView) -> None:
+    def _show_visits(self, view: FloorView, generation: int) -> None:
         grid = self.visits_grid
-        selected = self._wanted(grid) or _selected_key(grid)
+        selected = _selected_key(grid)
         self._visits = {}
         grid.clear()
         now = self.session.database.clock.now()
         for visit in view.visits:
             self._visits[str(visit.visit_id)] = visit
             grid.add_row(
-                plain(visit.patron),
+                literal(visit.patron),
                 KIND_LABELS[visit.kind],
                 spoken(int((now - visit.opened_at).total_seconds())),
                 self._slip_cell(visit),
                 key=str(visit.visit_id),
             )
-        _restore(grid, selected)
+        if not self._highlight_wanted(grid, generation):
+            _restore(grid, selected)
         grid.border_subtitle = "" if grid.row_count else "No open visit"
 
-    def _wanted(self, grid: DataTable[Any]) -> str | None:
-        if self._select_after is not None and self._select_after[0] == grid.id:
-            return self._select_after[1]
-        return None
+    def _select_after_read(self, grid: DataTable[Any], key: uuid.UUID) -> None:
+        """Highlight the row `key` of `grid` once a read shows it (call before that read)."""
+        self._select_after = _Highlight(grid.id or "", str(key), self._read_generation)
+
+    def _highlight_wanted(self, grid: DataTable[Any], generation: int) -> bool:
+        """Move the cursor to the row a job made, if this read shows it; True if it did.
+
+        The wish is kept until a read shows the row; a read started after the wish that does
+        not show it (the row is outside the filters) ends it.
+        """
+        wanted = self._select_after
+        if wanted is None or wanted.grid != grid.id:
+            return False
+        try:
+            index = grid.get_row_index(wanted.key)
+        except RowDoesNotExist:
+            if generation > wanted.generation:
+                self._select_after = None
+            return False
+        self._select_after = None
+        grid.move_cursor(row=index)
+        return True
 
     def _slip_cell(self, visit: OpenVisitView) -> str | Text:
         if visit.slip_id is not None:
@@ -422,7 +492,7 @@ class FloorScreen(ModeScreen):
             if slip is None:
                 return "live slip (outside the filters)"
             where = f"{self._labels.get(slip.table_id, '?')} seat {slip.seat}"
-            return where if slip.status is SlipStatus.OPEN else f"{where}, paused"
+            return literal(where if slip.status is SlipStatus.OPEN else f"{where}, paused")
         if visit.kind is VisitKind.REWARD_IDENTIFIED:
             return toned(self.app, "reward only: no slip", None)
         return "not seated"
@@ -612,7 +682,7 @@ class FloorScreen(ModeScreen):
         if opened.kind is VisitKind.GAMING_IDENTIFIED_RATED:
             message += " Press s to start a slip."
         self.notify(message, title="Visit opened")
-        self._select_after = ("floor-visits", str(opened.visit_id))
+        self._select_after_read(self.visits_grid, opened.visit_id)
         self.visits_grid.focus()
 
     def action_open_ghost(self) -> None:
@@ -624,7 +694,7 @@ class FloorScreen(ModeScreen):
                 self.notify(
                     "Ghost visit opened (unrated). Press s to start a slip.", title="Visit opened"
                 )
-                self._select_after = ("floor-visits", str(result.visit_id))
+                self._select_after_read(self.visits_grid, result.visit_id)
                 self.visits_grid.focus()
                 self.reload()
 
@@ -709,7 +779,7 @@ class FloorScreen(ModeScreen):
         self.notify(
             f"{patron}: now a rated gaming visit. Press s to start a slip.", title="Visit converted"
         )
-        self._select_after = ("floor-visits", str(converted.visit_id))
+        self._select_after_read(self.visits_grid, converted.visit_id)
 
     def action_associate_ghost(self) -> None:
         if not self._allowed("associate_ghost"):
@@ -803,7 +873,7 @@ class FloorScreen(ModeScreen):
         def started(ref: SlipRef | None) -> None:
             if ref is not None:
                 self.notify(f"{visit.patron}: slip started.", title="Slip started")
-                self._select_after = ("floor-slips", str(ref.slip_id))
+                self._select_after_read(self.slips_grid, ref.slip_id)
                 self.slips_grid.focus()
                 self.reload()
 
@@ -860,7 +930,7 @@ class FloorScreen(ModeScreen):
             closed = result.closed
             accrued = f"{closed.points:,} pts minted" if closed.minted else "no points (unrated)"
             self.notify(f"{slip.patron}: moved; the old slip closed with {accrued}.", title="Moved")
-            self._select_after = ("floor-slips", str(result.new_slip_id))
+            self._select_after_read(self.slips_grid, result.new_slip_id)
             self.reload()
 
         self.app.push_screen(MoveSlipForm(self._slip_context(slip), self.all_tables), moved)
@@ -902,6 +972,17 @@ class FloorScreen(ModeScreen):
     def action_compliance(self) -> None:
         if self._allowed("compliance"):
             self.app.push_screen(ComplianceScreen())
+
+
+class _Highlight(NamedTuple):
+    """A row to highlight once a read shows it."""
+
+    grid: str
+    """The list's id."""
+    key: str
+    """The row's key."""
+    generation: int
+    """The last read started before the row was made: its result cannot show the row."""
 
 
 def dollars_line(result: CashRecorded) -> str:

@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, TypeVar
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -21,6 +22,7 @@ from textual.widgets import Input, Label, Select, Static
 
 from pitterm.domain.errors import DomainError, ErrorCode
 from pitterm.screens.base import PitModal, TerminalSession, session_of
+from pitterm.widgets.literal import literal
 
 ResultT = TypeVar("ResultT")
 CallT = TypeVar("CallT")
@@ -72,9 +74,10 @@ class FormModal(PitModal[ResultT | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog form-dialog"):
-            yield Label(self.form_title(), classes="dialog-title")
+            # Titles name players, programs and casinos; errors quote what was typed.
+            yield Label(self.form_title(), classes="dialog-title", markup=False)
             yield from self.compose_fields()
-            yield Static("", classes="form-error")
+            yield Static("", classes="form-error", markup=False)
             yield Static(self.hint(), classes="form-hint")
 
     def form_title(self) -> str:
@@ -204,9 +207,9 @@ def _fields_named(error: str | Exception) -> Iterable[str]:
             yield head.strip()
 
 
-def table_options(tables: Iterable[tuple[str, uuid.UUID]]) -> list[tuple[str, str]]:
-    """Select options for tables: (label, id as text)."""
-    return [(label, str(table_id)) for label, table_id in tables]
+def table_options(tables: Iterable[tuple[str, uuid.UUID]]) -> list[tuple[Text, str]]:
+    """Select options for tables: (label as typed, id as text)."""
+    return [(literal(label), str(table_id)) for label, table_id in tables]
 
 
 def selected_uuid(select: Select[str]) -> uuid.UUID | None:

@@ -15,6 +15,11 @@ from pitterm.screens.forms import FormModal
 class ReportPathModal(FormModal[tuple[Path, int]]):
     """Asks for a path and writes the batch's error report there; dismisses with (path, lines)."""
 
+    HELP = """
+    Write the batch's problem rows to a CSV error report: type where, and save. Each line
+    names the file's row and what is wrong with it, to fix at the source.
+    """
+
     TITLE = "Write the error report"
     DESCRIPTION = "Write the import error report"
     FIELD_IDS = {"path": "import-report-path"}

@@ -42,6 +42,8 @@ from pitterm.domain.import_status import ImportBatchStatus
 from pitterm.screens.base import ModeScreen
 from pitterm.screens.confirm import ConfirmScreen
 from pitterm.screens.import_modals import ReportPathModal
+from pitterm.widgets.columns import Col, fixed_columns
+from pitterm.widgets.literal import literal
 
 PREVIEW_ROWS = 50
 """Rows the mapping pane previews."""
@@ -63,6 +65,14 @@ _PANE_ACTIONS = {
 
 class ImportScreen(ModeScreen):
     """Player CSV import: mapping and preview, staging, the batch and its problems."""
+
+    HELP = """
+    Import a legacy player file (CSV). Type the file's path, map each column to a pitterm
+    field and check the preview, as read or normalised. Staging loads the whole file into a
+    batch in chunks you can cancel and resume; nothing is created yet. The batch then shows
+    its counts and problem rows, page by page, and writes them to an error report. Executing
+    creates or links a player for every good row. Earlier batches can be reopened.
+    """
 
     MODE_NAME = "import"
     MODE_TITLE = "Import"
@@ -208,10 +218,12 @@ class ImportScreen(ModeScreen):
                 with Horizontal(id="import-file-row"):
                     yield Label("CSV file")
                     yield Input(placeholder="path to the vendor export (Enter)", id="import-path")
+                # File names, headers and cells are whatever the file held: never markup.
                 yield Static(
                     "Press f, type the path of a CSV file and press Enter to preview it;"
                     " b lists earlier batches.",
                     id="import-facts",
+                    markup=False,
                 )
                 with Horizontal(id="import-setup-body"):
                     with Vertical(id="import-mapping-side"):
@@ -220,14 +232,14 @@ class ImportScreen(ModeScreen):
                             yield Label("Dates")
                             yield Input(id="import-date-formats")
                     with Vertical(id="import-preview-side"):
-                        yield Static("", id="import-preview-note")
+                        yield Static("", id="import-preview-note", markup=False)
                         yield DataTable(id="import-preview", cursor_type="row", zebra_stripes=True)
-                        yield Static("", id="import-row-problems")
+                        yield Static("", id="import-row-problems", markup=False)
             with Vertical(id=BATCH):
-                yield Static("", id="import-summary")
+                yield Static("", id="import-summary", markup=False)
                 yield ProgressBar(total=100, id="import-progress", show_eta=False)
-                yield Static("", id="import-progress-note")
-                yield Static("", id="import-problems-note")
+                yield Static("", id="import-progress-note", markup=False)
+                yield Static("", id="import-problems-note", markup=False)
                 yield DataTable(id="import-problems", cursor_type="row", zebra_stripes=True)
             with Vertical(id=BATCHES):
                 yield Static(
@@ -237,30 +249,31 @@ class ImportScreen(ModeScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.mapping_grid.add_column("File column", key="column")
-        self.mapping_grid.add_column("pitterm field", key="field")
-        self.mapping_grid.add_column("First value", key="sample")
-        problems = self.problems_grid
-        for label, key in (
-            ("Row", "row"),
-            ("Line", "line"),
-            ("Column", "column"),
-            ("Reason", "reason"),
-            ("Value", "value"),
-        ):
-            problems.add_column(label, key=key)
-        batches = self.batches_grid
-        for label, key in (
-            ("Created", "created"),
-            ("File", "file"),
-            ("Status", "status"),
-            ("Rows", "rows"),
-            ("Errors", "errors"),
-            ("Created", "players_created"),
-            ("Linked", "linked"),
-            ("Skipped", "skipped"),
-        ):
-            batches.add_column(label, key=key)
+        fixed_columns(
+            self.mapping_grid,
+            Col("File column", "column", 12),
+            Col("pitterm field", "field", 19),
+            Col("First value", "sample", 11),
+        )
+        fixed_columns(
+            self.problems_grid,
+            Col("Row", "row", 7),
+            Col("Line", "line", 7),
+            Col("Column", "column", 12),
+            Col("Reason", "reason", 70),
+            Col("Value", "value", 10),
+        )
+        fixed_columns(
+            self.batches_grid,
+            Col("Created", "created", 16),
+            Col("File", "file", 24),
+            Col("Status", "status", 9),
+            Col("Rows", "rows", 9),
+            Col("Errors", "errors", 9),
+            Col("Created", "players_created", 9),
+            Col("Linked", "linked", 9),
+            Col("Skipped", "skipped", 9),
+        )
         self.progress_bar.display = False
         self.mapping_grid.focus()
 
@@ -419,9 +432,9 @@ class ImportScreen(ModeScreen):
         )
         for index, (column, field) in enumerate(zip(self.header, self.columns, strict=True)):
             grid.add_row(
-                column,
+                literal(column),
                 field.label if field is not None else "— ignored —",
-                first[index] if index < len(first) else "",
+                literal(first[index] if index < len(first) else ""),
                 key=str(index),
             )
         if self.header:
@@ -472,9 +485,9 @@ class ImportScreen(ModeScreen):
         for index, label in enumerate(["Row", "Status", "Problems", *labels]):
             widest = max([len(label), *(len(r[index]) for r in rows)])
             cap = PROBLEMS_WIDTH if index == 2 else MAX_CELL_WIDTH
-            grid.add_column(label, key=str(index), width=min(widest, cap))
+            grid.add_column(literal(label), key=str(index), width=min(widest, cap))
         for row, cells in zip(preview.rows, rows, strict=True):
-            grid.add_row(*cells, key=str(row.row_number))
+            grid.add_row(*map(literal, cells), key=str(row.row_number))
         self._show_row_problems()
 
     @on(DataTable.RowHighlighted, "#import-preview")
@@ -769,9 +782,9 @@ class ImportScreen(ModeScreen):
             grid.add_row(
                 str(line.row_number),
                 str(line.line_number),
-                line.column or "(row)",
-                line.reason,
-                line.value or "",
+                literal(line.column or "(row)"),
+                literal(line.reason),
+                literal(line.value or ""),
                 key=f"{line.row_number}:{index}",
             )
         page_no = len(self._page_starts)
@@ -839,7 +852,7 @@ class ImportScreen(ModeScreen):
         for b in batches:
             grid.add_row(
                 f"{b.created_at:%Y-%m-%d %H:%M}",
-                b.file_name,
+                literal(b.file_name),
                 b.status.value,
                 f"{b.row_count:,}",
                 f"{b.error_count:,}",

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
+from rich.text import Text
 from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -34,7 +35,9 @@ from pitterm.screens.base import ModeScreen
 from pitterm.screens.corrections import ReverseModal
 from pitterm.screens.csv_export import CsvExportForm, Exported
 from pitterm.screens.player_picker import PlayerPicker
+from pitterm.widgets.columns import Col, fixed_columns
 from pitterm.widgets.ledger_text import describe_entry, local_time, reason_label
+from pitterm.widgets.literal import literal
 from pitterm.widgets.points import delta
 
 PAGE_SIZE = 50
@@ -48,29 +51,32 @@ class PlayerRef:
     name: str
 
 
-def ledger_cells(row: LedgerRow, time_zone: str | None, *, with_player: bool) -> tuple[str, ...]:
-    cells = [local_time(row.created_at, time_zone)]
+def ledger_cells(
+    row: LedgerRow, time_zone: str | None, *, with_player: bool
+) -> tuple[str | Text, ...]:
+    cells: list[str | Text] = [local_time(row.created_at, time_zone)]
     if with_player:
-        cells.append(row.player_name)
+        cells.append(literal(row.player_name))
     cells += [
         reason_label(row.reason),
         delta(row.points_delta),
         row.staff_code or "—",
-        row.note or "",
+        literal(row.note or ""),
     ]
     return tuple(cells)
 
 
 def ledger_columns(table: DataTable[str], *, with_player: bool) -> None:
-    """The ledger's columns, at fixed widths: a table under a modal may not get to re-size
-    itself to its rows, so its look must not depend on when they arrived."""
-    table.add_column("When", key="when", width=16)
-    if with_player:
-        table.add_column("Player", key="player", width=22)
-    table.add_column("Reason", key="reason", width=14)
-    table.add_column("Points", key="points", width=10)
-    table.add_column("Staff", key="staff", width=6)
-    table.add_column("Note", key="note", width=48)
+    """The ledger's columns, at fixed widths (pitterm.widgets.columns says why)."""
+    fixed_columns(
+        table,
+        Col("When", "when", 16),
+        *([Col("Player", "player", 22)] if with_player else []),
+        Col("Reason", "reason", 14),
+        Col("Points", "points", 10),
+        Col("Staff", "staff", 6),
+        Col("Note", "note", 48),
+    )
 
 
 def parse_day(text: str, field: str) -> date | None:
@@ -85,6 +91,13 @@ def parse_day(text: str, field: str) -> date | None:
 
 class LedgerScreen(ModeScreen):
     """Ledger rows (when, player, reason, points, staff, note) beside the selected row's details."""
+
+    HELP = """
+    Ledger history: every points entry (slip accruals, comps, credits, promotions,
+    adjustments, reversals), newest first, fifty to a page. Filter by player, reason, staff
+    member and dates, and export everything that matches to CSV. An admin can reverse the
+    highlighted entry.
+    """
 
     MODE_NAME = "player"
     MODE_TITLE = "Player · Ledger"
@@ -205,7 +218,7 @@ class LedgerScreen(ModeScreen):
     def _context_loaded(self, context: LedgerContext) -> None:
         self.context = context
         self.query_one("#ledger-staff", Select).set_options(
-            (f"{staff.code} {staff.name}", str(staff.id)) for staff in context.staff
+            (literal(f"{staff.code} {staff.name}"), str(staff.id)) for staff in context.staff
         )
         self.reload()
 

@@ -22,6 +22,12 @@ from pitterm.screens.base import PitModal
 class LockScreen(PitModal[Actor | None]):
     """Dismisses with the re-authenticated Actor, or None when the terminal must sign out."""
 
+    HELP = """
+    The terminal locked itself after a quiet spell, or someone locked it. Type your PIN to
+    carry on exactly where you were. Wrong PINs count as at sign-in: too many lock the
+    account. Someone else needs the terminal? Sign out, and they sign in.
+    """
+
     AUTO_FOCUS = "#lock-pin"
 
     BINDINGS = [
@@ -46,6 +52,7 @@ class LockScreen(PitModal[Actor | None]):
                 f"Signed in: {self.actor.display_name} ({self.actor.staff_code},"
                 f" {self.actor.role.label}). Type your PIN to carry on.",
                 classes="dialog-body",
+                markup=False,
             )
             yield Input(
                 placeholder="PIN",
@@ -54,7 +61,7 @@ class LockScreen(PitModal[Actor | None]):
                 restrict=r"[0-9]*",
                 id="lock-pin",
             )
-            yield Static("", id="lock-message")
+            yield Static("", id="lock-message", markup=False)
             yield Static("Ctrl+O signs out, so someone else can sign in.", id="lock-hint")
 
     @on(Input.Submitted, "#lock-pin")

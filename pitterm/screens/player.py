@@ -45,6 +45,13 @@ NEEDS: dict[str, Capability] = {
 class PlayerScreen(ModeScreen):
     """The chosen player's card over their ten most recent ledger entries."""
 
+    HELP = """
+    Find a player by card number, date of birth or name, and see their card: tier, points
+    balance and the most recent ledger entries. From here staff issue comps (pit boss,
+    cashier, admin), credit points by hand (pit boss, admin), adjust a balance or reverse an
+    entry (admin), and open the full ledger history.
+    """
+
     MODE_NAME = "player"
     MODE_TITLE = "Player"
 

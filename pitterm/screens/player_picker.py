@@ -7,6 +7,7 @@ None when staff escape). Search takes a loyalty card number, a date of birth
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import getters, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -22,6 +23,8 @@ from pitterm.domain.players import NewPlayer, PlayerSummary
 from pitterm.domain.validation import parse
 from pitterm.screens.base import PitModal, session_of
 from pitterm.screens.forms import FormModal
+from pitterm.widgets.columns import Col, fixed_columns
+from pitterm.widgets.literal import literal
 from pitterm.widgets.play_format import KIND_LABELS, points
 
 __all__ = ["EnrolForm", "PlayerPicker"]
@@ -29,6 +32,13 @@ __all__ = ["EnrolForm", "PlayerPicker"]
 
 class PlayerPicker(PitModal[PlayerSummary | None]):
     """Search box over a results table; Enter picks, Ctrl+N enrols, Escape gives None."""
+
+    HELP = """
+    Find the player: type a card number (exact), a date of birth (YYYY-MM-DD) or the start of
+    a first or last name; the results follow as you type. Move down to the results and press
+    Enter to pick one. A patron with no record can be enrolled from here by staff who run
+    visits.
+    """
 
     BINDINGS = [
         Binding(
@@ -68,7 +78,7 @@ class PlayerPicker(PitModal[PlayerSummary | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker-dialog", classes="dialog"):
-            yield Label(self.title_text, classes="dialog-title")
+            yield Label(self.title_text, classes="dialog-title", markup=False)
             yield Input(
                 placeholder="Name, card number or date of birth (YYYY-MM-DD)",
                 id="picker-search",
@@ -76,14 +86,19 @@ class PlayerPicker(PitModal[PlayerSummary | None]):
             table: DataTable[str] = DataTable(
                 id="picker-results", cursor_type="row", zebra_stripes=True
             )
-            table.add_column("Name", key="name")
-            table.add_column("Card", key="card")
-            table.add_column("Born", key="dob")
-            table.add_column("Tier", key="tier")
-            table.add_column("Balance", key="balance")
-            table.add_column("Open visit", key="visit")
+            fixed_columns(
+                table,
+                Col("Name", "name", 26),
+                Col("Card", "card", 12),
+                Col("Born", "dob", 10),
+                Col("Tier", "tier", 8),
+                Col("Balance", "balance", 12),
+                Col("Open visit", "visit", 11),
+            )
             yield table
-            yield Static("Type a name, a card number or a date of birth.", id="picker-status")
+            yield Static(  # it quotes what was typed
+                "Type a name, a card number or a date of birth.", id="picker-status", markup=False
+            )
             with Horizontal(classes="form-hint"):
                 yield Static(self._hint())
 
@@ -197,6 +212,11 @@ class PlayerPicker(PitModal[PlayerSummary | None]):
 class EnrolForm(FormModal[PlayerSummary]):
     """A new player's details; enrols (bronze, zero balance) and returns the new player."""
 
+    HELP = """
+    Enrol a new player: name, date of birth and, if they have one, a loyalty card number.
+    They start at bronze with no points and are picked straight away.
+    """
+
     TITLE = "Enrol a new player"
     DESCRIPTION = "Enrol a player"
     FIELD_IDS = {
@@ -271,10 +291,10 @@ def _name_guess(typed: str) -> tuple[str, str]:
     return first.title(), last.strip().title()
 
 
-def _cells(player: PlayerSummary) -> tuple[str, ...]:
+def _cells(player: PlayerSummary) -> tuple[str | Text, ...]:
     visit = "—" if player.open_visit_kind is None else KIND_LABELS[player.open_visit_kind]
     return (
-        player.name,
+        literal(player.name),
         player.loyalty_card_number or "—",
         player.date_of_birth.isoformat() if player.date_of_birth else "—",
         player.tier.value.title() if player.tier else "—",

@@ -51,7 +51,9 @@ from pitterm.screens.promo_coupons import (
     status_cell,
 )
 from pitterm.screens.promo_programs import ProgramActionForm, ProgramForm, program_window
+from pitterm.widgets.columns import Col, fixed_columns
 from pitterm.widgets.formatting import dollars
+from pitterm.widgets.literal import literal
 from pitterm.widgets.promo_lens import PromoLensPanel
 
 PAGE_SIZE = 50
@@ -80,6 +82,14 @@ class Overview:
 
 class PromoScreen(ModeScreen):
     """Programs and the promo lens above, the coupon inventory below."""
+
+    HELP = """
+    Promotional coupons. Above: the promo programs and their state, and the promo lens (the
+    day's coupons issued, outstanding and redeemed, with alerts), shown beside the day's cash
+    and never added to it. Below: the coupon inventory, filtered and paged, exportable to
+    CSV. Issue a coupon from an active program, or look one up by its number to void or
+    replace it. Managers create, edit, activate, pause and end programs.
+    """
 
     MODE_NAME = "promo"
     MODE_TITLE = "Promo"
@@ -195,10 +205,15 @@ class PromoScreen(ModeScreen):
                 id="promo-programs", cursor_type="row", zebra_stripes=True
             )
             programs.border_title = "Programs"
-            programs.add_column("Program", key="name", width=20)
-            programs.add_column("Type", key="type")
-            programs.add_column("Status", key="status")
-            programs.add_column("Used", key="uses")
+            fixed_columns(
+                programs,
+                # Within the 50 cells beside the lens on a 120-column terminal: program names
+                # matter more than one long type label ("Nonnegotiable" shows "Nonnegotia").
+                Col("Program", "name", 20),
+                Col("Type", "type", 10),
+                Col("Status", "status", 6),
+                Col("Used", "uses", 6),
+            )
             yield programs
             yield PromoLensPanel(id="promo-lens")
         yield Static("Coupon inventory", id="promo-inventory-title", markup=False)
@@ -218,15 +233,18 @@ class PromoScreen(ModeScreen):
         coupons: DataTable[str] = DataTable(
             id="promo-coupons", cursor_type="row", zebra_stripes=True
         )
-        coupons.add_column("Number", key="number")
-        coupons.add_column("Status", key="status")
-        coupons.add_column("Program", key="program")
-        coupons.add_column("Face", key="face")
-        coupons.add_column("At-risk", key="at_risk")
-        coupons.add_column("Player", key="player")
-        coupons.add_column("Issued", key="issued")
-        coupons.add_column("By", key="by")
-        coupons.add_column("Expires", key="expires")
+        fixed_columns(
+            coupons,
+            Col("Number", "number", 14),
+            Col("Status", "status", 8),
+            Col("Program", "program", 20),
+            Col("Face", "face", 7),
+            Col("At-risk", "at_risk", 7),
+            Col("Player", "player", 16),
+            Col("Issued", "issued", 11),
+            Col("By", "by", 4),
+            Col("Expires", "expires", 11),
+        )
         yield coupons
 
     def on_mount(self) -> None:
@@ -273,7 +291,7 @@ class PromoScreen(ModeScreen):
         self.program_grid.clear()
         for program in overview.programs:
             self.program_grid.add_row(
-                program.name,
+                literal(program.name),
                 program.promo_type.label,
                 program_status_cell(self.app, program.status),
                 f"{program.uses:,}" + (f"/{program.max_uses:,}" if program.max_uses else ""),
@@ -285,7 +303,7 @@ class PromoScreen(ModeScreen):
         chooser = self.query_one("#promo-filter-program", Select)
         value = chooser.value
         with self.prevent(Select.Changed):
-            chooser.set_options((p.name, str(p.id)) for p in overview.programs)
+            chooser.set_options((literal(p.name), str(p.id)) for p in overview.programs)
             if isinstance(value, str) and value in self.programs:
                 chooser.value = value
         self.lens_panel.show(overview.lens, overview.series, overview.cash)
@@ -358,10 +376,10 @@ class PromoScreen(ModeScreen):
             self.coupon_grid.add_row(
                 row.validation_number,
                 status_cell(self.app, row.status),
-                row.program_name,
+                literal(row.program_name),
                 dollars(row.face_value_cents),
                 dollars(row.at_risk_cents) if row.at_risk_cents else "—",
-                row.player_name or "anonymous",
+                literal(row.player_name or "anonymous"),
                 short_time(row.issued_at, self.time_zone),
                 row.issued_by_code or "—",
                 short_time(row.expires_at, self.time_zone),

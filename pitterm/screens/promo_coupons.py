@@ -36,6 +36,7 @@ from pitterm.screens.forms import FormModal
 from pitterm.screens.player_picker import PlayerPicker
 from pitterm.widgets.formatting import dollars
 from pitterm.widgets.ledger_text import local_time
+from pitterm.widgets.literal import literal
 from pitterm.widgets.money_input import MoneyInput
 from pitterm.widgets.play_format import toned
 
@@ -209,6 +210,12 @@ class BigNumber(Static):
 class IssueCouponForm(FormModal[CouponIssued]):
     """Program, face value, match wager (match play), optional player, expiry; then the number."""
 
+    HELP = """
+    Issue a coupon from an active program: face value, the wager it must be matched with
+    (match play), the player if there is one, and the expiry. Once issued, its validation
+    number is shown large, to read aloud or write on the coupon.
+    """
+
     BINDINGS: ClassVar[list[BindingType]] = [
         *FormModal.BINDINGS,
         Binding(
@@ -249,7 +256,10 @@ class IssueCouponForm(FormModal[CouponIssued]):
             with Horizontal(classes="form-row"):
                 yield Label("Program", classes="form-label")
                 yield Select(
-                    [(f"{p.name} ({p.promo_type.label})", key) for key, p in self.programs.items()],
+                    [
+                        (literal(f"{p.name} ({p.promo_type.label})"), key)
+                        for key, p in self.programs.items()
+                    ],
                     prompt="Choose an active program",
                     id="issue-program",
                 )
@@ -268,7 +278,9 @@ class IssueCouponForm(FormModal[CouponIssued]):
                     placeholder=f"blank: pitterm makes one (like {promo_numbers.EXAMPLE})",
                     id="issue-number",
                 )
-            yield Static("Player: anonymous · F9: choose a player", id="issue-player")
+            yield Static(  # it names the chosen player
+                "Player: anonymous · F9: choose a player", id="issue-player", markup=False
+            )
         yield Vertical(id="issue-result")
 
     def hint(self) -> str:
@@ -376,6 +388,11 @@ class IssueCouponForm(FormModal[CouponIssued]):
 class LookupForm(FormModal[CouponView]):
     """Type a coupon's validation number; a mistyped one is caught before the search."""
 
+    HELP = """
+    Find a coupon by its validation number. A number that cannot be right is caught before
+    the search; the coupon's card then opens.
+    """
+
     TITLE = "Look up a coupon"
     DESCRIPTION = "Look up a coupon"
     FIELD_IDS: ClassVar[dict[str, str]] = {"validation_number": "lookup-number"}
@@ -409,6 +426,12 @@ class CouponModal(PitModal[bool]):
     """One coupon's card; void (v) and replace (r) for staff who manage promotions.
 
     Dismisses with True when the coupon was changed, so the caller reads its lists again.
+    """
+
+    HELP = """
+    One coupon: program, face value, match wager, player, status and what happened to it.
+    Staff who manage promotions may void an outstanding coupon (final) or replace one that was
+    lost or torn (same terms, a new number).
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -499,6 +522,11 @@ class CouponModal(PitModal[bool]):
 class VoidForm(FormModal[CouponVoided]):
     """Void an outstanding coupon; the reason is required and stored with it."""
 
+    HELP = """
+    Void an outstanding coupon. The reason is required and kept with it. A voided coupon
+    cannot be used, and the void cannot be undone.
+    """
+
     TITLE = "Void a coupon"
     DESCRIPTION = "Void the coupon"
     FIELD_IDS: ClassVar[dict[str, str]] = {"reason": "void-reason"}
@@ -512,6 +540,7 @@ class VoidForm(FormModal[CouponVoided]):
             f"{self.coupon.validation_number} · {self.coupon.program_name} ·"
             f" {dollars(self.coupon.face_value_cents)}. A void is final.",
             classes="form-facts",
+            markup=False,
         )
         with Horizontal(classes="form-row"):
             yield Label("Reason", classes="form-label")
@@ -533,6 +562,12 @@ class VoidForm(FormModal[CouponVoided]):
 
 class ReplaceForm(FormModal[CouponReplaced]):
     """Replace an outstanding coupon with a reason; then show the new number large."""
+
+    HELP = """
+    Replace an outstanding coupon that was lost or torn: give the reason (and the new
+    coupon's number, if it comes from printed stock). The old coupon is voided and a new one
+    with the same terms is issued; its number is shown large.
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         *FormModal.BINDINGS,
@@ -557,6 +592,7 @@ class ReplaceForm(FormModal[CouponReplaced]):
                 f"{self.coupon.validation_number} · {self.coupon.program_name} ·"
                 f" {dollars(self.coupon.face_value_cents)}. The new coupon keeps its terms.",
                 classes="form-facts",
+                markup=False,
             )
             with Horizontal(classes="form-row"):
                 yield Label("Reason", classes="form-label")

@@ -41,6 +41,12 @@ def program_window(program: ProgramView, time_zone: str | None, *, short: bool =
 class ProgramForm(FormModal[ProgramSaved]):
     """Name, type, window, terms, minimum wager and maximum uses of a program."""
 
+    HELP = """
+    Create or edit a promo program: name, type, the dates it runs, its terms, the minimum
+    wager and the maximum uses. A new program is a draft until it is activated; after that,
+    its state decides what may still change.
+    """
+
     TITLE = "New promo program"
     DESCRIPTION = "Save the promo program"
     FIELD_IDS: ClassVar[dict[str, str]] = {
@@ -202,6 +208,11 @@ _QUESTIONS = {
 
 class ProgramActionForm(FormModal[ProgramSaved]):
     """'Activate / pause / end this program?' — y or Enter does it, n or Escape leaves it."""
+
+    HELP = """
+    Confirm a change to the program's state: activate (coupons can be issued), pause (issuing
+    stops until it is activated again) or end (for good).
+    """
 
     BINDINGS: ClassVar[list[BindingType]] = [
         *FormModal.BINDINGS,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Center, Horizontal, Vertical
@@ -21,10 +22,19 @@ from pitterm.domain.auth import CasinoInfo, TerminalStatus
 from pitterm.domain.database import Database, Scope
 from pitterm.domain.errors import DomainError, ErrorCode
 from pitterm.screens.base import DemoLoginRow, PitScreen
+from pitterm.widgets.columns import Col, fixed_columns
+from pitterm.widgets.literal import literal
+from pitterm.widgets.training_banner import TrainingBanner
 
 
 class SignInScreen(PitScreen):
     """Staff code + PIN; Enter moves to the PIN, Enter again signs in."""
+
+    HELP = """
+    Sign in with your staff code and PIN: Enter moves to the PIN, Enter again signs in.
+    Five wrong PINs in a row lock the account until an admin unlocks it. In training (demo)
+    mode, pick the casino and fill the form from a demo login in the list.
+    """
 
     AUTO_FOCUS = "#staff-code"
 
@@ -49,14 +59,14 @@ class SignInScreen(PitScreen):
             yield Label("pitterm", id="sign-in-app")
             yield Label("casino pit terminal — sign in", id="sign-in-caption")
         if demo:
-            yield Static("TRAINING — demo data", id="training-banner")
+            yield TrainingBanner(self.session.clock_offset(), id="training-banner")
         with Center(), Vertical(id="sign-in-form"):
             with Horizontal(classes="sign-in-row"):
                 yield Label("Casino", classes="sign-in-label")
                 if demo:
                     yield Select[uuid.UUID]([], prompt="Loading casinos…", id="casino")
                 else:
-                    yield Label("Finding this terminal's casino…", id="casino-name")
+                    yield Label("Finding this terminal's casino…", id="casino-name", markup=False)
             with Horizontal(classes="sign-in-row"):
                 yield Label("Staff code", classes="sign-in-label")
                 yield Input(placeholder="e.g. PB1", max_length=16, id="staff-code")
@@ -69,22 +79,29 @@ class SignInScreen(PitScreen):
                     restrict=r"[0-9]*",
                     id="pin",
                 )
-            yield Static("", id="sign-in-message")
+            yield Static("", id="sign-in-message", markup=False)  # errors quote what was typed
             yield Static("Enter moves to the PIN; Enter on the PIN signs in.", id="sign-in-hint")
         if demo:
             yield Label(
                 "Demo logins — Tab here, pick one and press Enter to fill the form",
                 id="demo-logins-title",
             )
-            table: DataTable[str] = DataTable(
+            table: DataTable[str | Text] = DataTable(
                 id="demo-logins", cursor_type="row", zebra_stripes=True
             )
-            table.add_columns("Casino", "Staff code", "Name", "Role", "PIN")
+            fixed_columns(
+                table,
+                Col("Casino", "casino", 8),
+                Col("Staff code", "code", 10),
+                Col("Name", "name", 26),
+                Col("Role", "role", 16),
+                Col("PIN", "pin", 8),
+            )
             for index, login in enumerate(self.session.demo_logins):
                 table.add_row(
                     login.casino_code,
                     login.staff_code,
-                    login.name,
+                    literal(login.name),
                     login.role.label,
                     login.pin,
                     key=str(index),
@@ -119,7 +136,7 @@ class SignInScreen(PitScreen):
             self.query_one("#casino-name", Label).update(f"{casino.name} ({casino.code})")
             return
         select = self.query_one("#casino", Select)
-        select.set_options((f"{c.name} ({c.code})", c.id) for c in casinos)
+        select.set_options((literal(f"{c.name} ({c.code})"), c.id) for c in casinos)
         select.prompt = "Pick a casino"
         preferred = next(
             (c for c in casinos if c.code == (self.session.casino_code or "").upper()),

@@ -30,6 +30,7 @@ from pitterm.domain.validation import parse
 from pitterm.screens.base import PitModal, session_of
 from pitterm.screens.forms import FormModal, parse_seat, selected_uuid
 from pitterm.widgets.formatting import dollars, percent
+from pitterm.widgets.literal import literal
 from pitterm.widgets.money_input import MoneyInput
 from pitterm.widgets.play_format import KIND_LABELS, clock, points, spoken, theo
 
@@ -76,7 +77,9 @@ def _table_select(
 ) -> Select[str]:
     options = [
         (
-            f"{t.label} ({t.game_name}, {dollars(t.min_bet_cents)}–{dollars(t.max_bet_cents)})",
+            literal(
+                f"{t.label} ({t.game_name}, {dollars(t.min_bet_cents)}–{dollars(t.max_bet_cents)})"
+            ),
             str(t.id),
         )
         for t in tables
@@ -88,6 +91,11 @@ def _table_select(
 
 class StartSlipForm(FormModal[SlipRef]):
     """Seat a gaming visit's patron at a table with an average bet: the slip starts now."""
+
+    HELP = """
+    Seat the visit's patron and start a rating slip: table, seat and average bet. The slip
+    starts now; its time, theo and points then tick on the floor.
+    """
 
     TITLE = "Start a rating slip"
     DESCRIPTION = "Start a rating slip"
@@ -169,6 +177,10 @@ class StartSlipForm(FormModal[SlipRef]):
 class ChangeBetForm(FormModal[SlipRef]):
     """A new average bet for a live slip; the slip keeps the history."""
 
+    HELP = """
+    Change the live slip's average bet. The slip keeps the history of its bets.
+    """
+
     TITLE = "Change the average bet"
     DESCRIPTION = "Change the average bet"
     FIELD_IDS = {"average_bet_cents": "bet-amount", "average bet": "bet-amount"}
@@ -211,6 +223,11 @@ class ChangeBetForm(FormModal[SlipRef]):
 
 class MoveSlipForm(FormModal[slips.Moved]):
     """Move the patron: the slip closes here (with accrual) and a new one opens there."""
+
+    HELP = """
+    Move the patron to another table or seat. The slip here closes (its points accrue for
+    the time played) and a new slip starts at the new seat.
+    """
 
     TITLE = "Move to another table or seat"
     DESCRIPTION = "Move a rating slip"
@@ -262,6 +279,13 @@ class CloseSlipModal(PitModal[ClosedSlip | None]):
     """Preview the close (duration, frozen policy, theo, points), confirm, then show the result.
 
     Dismisses with the ``ClosedSlip`` once closed, or None if staff cancel before closing.
+    """
+
+    HELP = """
+    Close the slip. The preview shows time played and paused, the average bet, the points
+    policy frozen when the slip started, theo and points; confirming closes it with the
+    figures recomputed at that moment and shows what was minted. Ghost (unrated) play mints
+    no points. Cancelling keeps the slip open.
     """
 
     BINDINGS = [

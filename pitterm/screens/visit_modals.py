@@ -21,12 +21,19 @@ from pitterm.domain.players import PlayerSummary
 from pitterm.domain.validation import parse
 from pitterm.domain.visits import OpenVisit, VisitOpened
 from pitterm.screens.forms import FormModal, parse_seat, selected_uuid
+from pitterm.widgets.literal import literal
 
 __all__ = ["GhostVisitForm", "ManualCreditForm"]
 
 
 class GhostVisitForm(FormModal[VisitOpened]):
     """A patron with no player record sits down: what staff know of them is kept."""
+
+    HELP = """
+    Open a ghost gaming visit for a patron with no player record: what staff know of them,
+    and where they sit. Their play and cash are tracked for finance and compliance but earn
+    no points. A pit boss may later associate the visit with a player.
+    """
 
     TITLE = "Open a ghost visit (unrated)"
     DESCRIPTION = "Open a ghost visit"
@@ -51,7 +58,7 @@ class GhostVisitForm(FormModal[VisitOpened]):
             " points. A pit boss can associate the visit with a player later.",
             classes="form-facts",
         )
-        options = [(f"{t.label} ({t.pit}, {t.game_name})", str(t.id)) for t in self.tables]
+        options = [(literal(f"{t.label} ({t.pit}, {t.game_name})"), str(t.id)) for t in self.tables]
         default = str(self.table_id) if self.table_id else Select.NULL
         with Horizontal(classes="form-row"):
             yield Label("Description", classes="form-label")
@@ -96,6 +103,11 @@ class GhostVisitForm(FormModal[VisitOpened]):
 class ManualCreditForm(FormModal[Credited]):
     """Points for a patron as a separate, noted ledger entry (after a ghost association)."""
 
+    HELP = """
+    Credit points to the player by hand, as a separate ledger entry with a note: associating a
+    ghost visit grants no points itself. Escape gives no credit.
+    """
+
     TITLE = "Manual credit"
     DESCRIPTION = "Post a manual credit"
     FIELD_IDS = {"points": "credit-points", "note": "credit-note"}
@@ -108,10 +120,11 @@ class ManualCreditForm(FormModal[Credited]):
         self.visit_id = visit_id
 
     def compose_fields(self) -> ComposeResult:
-        yield Static(self.reason, classes="form-facts")
+        yield Static(self.reason, classes="form-facts", markup=False)
         yield Static(
             f"Player: {self.player.name} · balance {self.player.balance:,} pts",
             classes="form-facts",
+            markup=False,
         )
         with Horizontal(classes="form-row"):
             yield Label("Points", classes="form-label")

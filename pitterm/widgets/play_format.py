@@ -57,11 +57,6 @@ def seat_map(seats: int, taken: dict[int, SlipStatus]) -> str:
     return "".join(marks)
 
 
-def plain(text: str) -> Text:
-    """A name, a ghost description or a note as a table cell, never read as markup."""
-    return Text(text)
-
-
 def toned(app: App[object], text: str, variable: str | None, *, bold: bool = True) -> Text:
     """A table cell coloured by a theme variable ('text-error', 'text-warning', …).
 

@@ -25,7 +25,10 @@ def describe_status(status: TerminalStatus | None) -> str:
 
 
 class StatusHeader(Horizontal):
-    """Casino, staff member and role, gaming day on the left; mode (and TRAINING) on the right."""
+    """Casino, staff member and role, gaming day on the left; the mode on the right.
+
+    In demo mode the training banner is the line below (pitterm.widgets.training_banner).
+    """
 
     DEFAULT_CSS = """
     StatusHeader {
@@ -34,15 +37,7 @@ class StatusHeader(Horizontal):
         background: $panel;
         color: $foreground;
         #status-where { width: 1fr; padding: 0 1; text-style: bold; }
-        #status-training {
-            display: none;
-            padding: 0 1;
-            background: $warning;
-            color: $text-warning;
-            text-style: bold;
-        }
         #status-mode { padding: 0 1; background: $accent; color: $text; text-style: bold; }
-        &.-training #status-training { display: block; }
     }
     """
 
@@ -50,13 +45,11 @@ class StatusHeader(Horizontal):
     """What the left side describes; None before sign-in."""
     mode_title: reactive[str] = reactive("")
     """The mode shown on the right."""
-    training: reactive[bool] = reactive(False)
-    """Demo mode: show the TRAINING marker."""
 
     def compose(self) -> ComposeResult:
-        yield Label(describe_status(self.status), id="status-where")
-        yield Label("TRAINING", id="status-training")
-        yield Label(self.mode_title, id="status-mode")
+        # Casino and staff names are typed by admins: shown as written, never as markup.
+        yield Label(describe_status(self.status), id="status-where", markup=False)
+        yield Label(self.mode_title, id="status-mode", markup=False)
 
     def watch_status(self, status: TerminalStatus | None) -> None:
         if self.is_mounted:
@@ -65,6 +58,3 @@ class StatusHeader(Horizontal):
     def watch_mode_title(self, title: str) -> None:
         if self.is_mounted:
             self.query_one("#status-mode", Label).update(title)
-
-    def watch_training(self, training: bool) -> None:
-        self.set_class(training, "-training")
