@@ -7,8 +7,6 @@ entries. Nothing here changes data: an audit only reports.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC
-from pathlib import Path
 from typing import TextIO
 
 from textual import on, work
@@ -24,7 +22,7 @@ from pitterm.domain.database import Database
 from pitterm.domain.drift import AuditReport, DriftedAccount, DrillDown
 from pitterm.domain.drift_rules import DriftClass
 from pitterm.screens.base import ModeScreen
-from pitterm.screens.csv_export import CsvExportForm, Exported
+from pitterm.screens.csv_export import Exported, ask_to_export
 from pitterm.widgets.columns import Col, fixed_columns
 from pitterm.widgets.literal import literal
 
@@ -331,31 +329,29 @@ class AuditScreen(ModeScreen):
         if report is None:
             self.notify("Run the audit first (a).", severity="warning")
             return
-        # The terminal's clock, not the system's: a trainer's simulated time names the file too.
-        stamp = self.session.database.clock.now().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-        default = Path.home() / f"pitterm-drift-audit-{stamp}.csv"
         content = drift.report_csv(report)
 
         def write(out: TextIO) -> int:
             out.write(content)
             return len(report.accounts)
 
-        def exported(result: Exported | None) -> None:
-            if result is not None:
-                self.notify(
-                    f"Audit of {report.summary.accounts_checked:,} accounts"
-                    f" ({result.rows:,} drifted) written to {result.path}",
-                    title="Audit exported",
-                )
+        def exported(result: Exported) -> None:
+            self.notify(
+                f"Audit of {report.summary.accounts_checked:,} accounts"
+                f" ({result.rows:,} drifted) written to {result.path}",
+                title="Audit exported",
+                markup=False,
+            )
 
-        form = CsvExportForm(
+        ask_to_export(
+            self,
             "Export the drift audit to CSV",
             "The summary of this audit, then every drifted account (all classes, whatever the"
             " filters show).",
-            default,
+            "pitterm-drift-audit",
             write,
+            exported,
         )
-        self.app.push_screen(form, exported)
 
 
 def _account_columns(grid: DataTable[str]) -> None:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
-from typing import ClassVar, TextIO
+from typing import Any, ClassVar, TextIO
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.screen import Screen
 from textual.widgets import Input, Label, Static
 
+from pitterm.screens.base import session_of
 from pitterm.screens.forms import FormModal
 
 
@@ -72,3 +75,26 @@ class CsvExportForm(FormModal[Exported]):
                 return Exported(path, write(out))
 
         self.call_service(export, self.dismiss)
+
+
+def ask_to_export(
+    screen: Screen[Any],
+    title: str,
+    contents: str,
+    stem: str,
+    write: Callable[[TextIO], int],
+    written: Callable[[Exported], None],
+) -> None:
+    """Open the export form on a file in the home folder, then report what was written.
+
+    The file is named by the terminal's clock, not the system's, so a trainer's simulated time
+    names it too.
+    """
+    now = session_of(screen).database.clock.now()
+    default = Path.home() / f"{stem}-{now.astimezone(UTC).strftime('%Y%m%dT%H%M%SZ')}.csv"
+
+    def done(result: Exported | None) -> None:
+        if result is not None:
+            written(result)
+
+    screen.app.push_screen(CsvExportForm(title, contents, default, write), done)

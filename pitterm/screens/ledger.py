@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
@@ -33,7 +32,7 @@ from pitterm.domain.loyalty import Corrected, LedgerFilter, LedgerPage, LedgerRo
 from pitterm.domain.players import PlayerSummary
 from pitterm.screens.base import ModeScreen
 from pitterm.screens.corrections import ReverseModal
-from pitterm.screens.csv_export import CsvExportForm, Exported
+from pitterm.screens.csv_export import Exported, ask_to_export
 from pitterm.screens.player_picker import PlayerPicker
 from pitterm.widgets.columns import Col, fixed_columns
 from pitterm.widgets.ledger_text import describe_entry, local_time, reason_label
@@ -398,22 +397,21 @@ class LedgerScreen(ModeScreen):
         self.app.push_screen(ReverseModal(row, when), reversed_)
 
     def action_export(self) -> None:
-        stamp = self.session.database.clock.now().strftime("%Y%m%d-%H%M%S")
-        default = Path.home() / f"pitterm-ledger-{stamp}.csv"
-
-        def exported(result: Exported | None) -> None:
-            if result is not None:
-                self.export_note = f"exported {result.rows:,} rows to {result.path}"
-                self.notify(
-                    f"{result.rows:,} ledger rows written to {result.path}", title="CSV exported"
-                )
-                self._show_title(len(self.cursors), self.grid.row_count)
+        def exported(result: Exported) -> None:
+            self.export_note = f"exported {result.rows:,} rows to {result.path}"
+            self.notify(
+                f"{result.rows:,} ledger rows written to {result.path}",
+                title="CSV exported",
+                markup=False,
+            )
+            self._show_title(len(self.cursors), self.grid.row_count)
 
         database, actor, where = self.session.database, self.session.signed_in(), self.where
-        form = CsvExportForm(
+        ask_to_export(
+            self,
             "Export the ledger to CSV",
             "Every entry matching the current filters, newest first.",
-            default,
+            "pitterm-ledger",
             lambda out: loyalty.export_history_csv(database.reader(actor), actor, where, out),
+            exported,
         )
-        self.app.push_screen(form, exported)

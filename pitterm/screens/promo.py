@@ -14,7 +14,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
@@ -41,7 +40,7 @@ from pitterm.domain.promo import (
 )
 from pitterm.domain.promo_rules import PROGRAM_TRANSITIONS, CouponStatus, ProgramAction
 from pitterm.screens.base import ModeScreen
-from pitterm.screens.csv_export import CsvExportForm, Exported
+from pitterm.screens.csv_export import Exported, ask_to_export
 from pitterm.screens.ledger import parse_day
 from pitterm.screens.promo_coupons import (
     CouponModal,
@@ -532,25 +531,24 @@ class PromoScreen(ModeScreen):
         self.reload_inventory()
 
     def action_export(self) -> None:
-        stamp = self.session.database.clock.now().strftime("%Y%m%d-%H%M%S")
-        default = Path.home() / f"pitterm-coupons-{stamp}.csv"
-
-        def exported(result: Exported | None) -> None:
-            if result is not None:
-                self.export_note = f"exported {result.rows:,} rows to {result.path}"
-                self.notify(
-                    f"{result.rows:,} coupons written to {result.path}", title="CSV exported"
-                )
-                self._show_title(len(self.cursors), self.coupon_grid.row_count)
+        def exported(result: Exported) -> None:
+            self.export_note = f"exported {result.rows:,} rows to {result.path}"
+            self.notify(
+                f"{result.rows:,} coupons written to {result.path}",
+                title="CSV exported",
+                markup=False,
+            )
+            self._show_title(len(self.cursors), self.coupon_grid.row_count)
 
         database, actor, where = self.session.database, self.session.signed_in(), self.where
-        form = CsvExportForm(
+        ask_to_export(
+            self,
             "Export the coupon inventory to CSV",
             "Every coupon matching the current filters, newest first.",
-            default,
+            "pitterm-coupons",
             lambda out: promo.export_inventory_csv(database.reader(actor), actor, where, out),
+            exported,
         )
-        self.app.push_screen(form, exported)
 
 
 def short_time(moment: datetime, time_zone: str | None) -> str:

@@ -60,7 +60,7 @@ from pitterm.domain.reconciliation import (
 )
 from pitterm.screens.base import ModeScreen
 from pitterm.screens.confirm import ConfirmScreen
-from pitterm.screens.csv_export import CsvExportForm, Exported
+from pitterm.screens.csv_export import Exported, ask_to_export
 from pitterm.screens.reconcile_modals import (
     CLEAR,
     IGNORE,
@@ -999,26 +999,24 @@ class ReconcileScreen(ModeScreen):
         batch = self.current_batch
         if batch is None:
             return
-        stamp = self._now().astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
-        default = Path.home() / f"{Path(batch.file_name).stem}-reconciliation-{stamp}.csv"
         database, actor, batch_id = self.session.database, self.session.signed_in(), batch.batch_id
 
-        def exported(result: Exported | None) -> None:
-            if result is not None:
-                self.notify(
-                    f"{result.rows:,} reconciliation records written to {result.path}",
-                    title="Report written",
-                    markup=False,
-                )
+        def exported(result: Exported) -> None:
+            self.notify(
+                f"{result.rows:,} reconciliation records written to {result.path}",
+                title="Report written",
+                markup=False,
+            )
 
-        form = CsvExportForm(
+        ask_to_export(
+            self,
             "Write the reconciliation report",
             f"Every record of {batch.file_name}, in file order: vendor tier, mapping, canonical"
             " tier, status, outcome, freshness, who applied or reverted it and when.",
-            default,
+            f"{Path(batch.file_name).stem}-reconciliation",
             lambda out: recon.write_report(database.reader(actor), actor, batch_id, out),
+            exported,
         )
-        self.app.push_screen(form, exported)
 
     # -- helpers ------------------------------------------------------------------------
 
