@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 from textual.widgets import DataTable, Static
@@ -30,6 +31,7 @@ from pitterm.screens.promo_programs import ProgramActionForm
 from tests.player_support import PlayerWorld, build_player_world, tick, typed
 from tests.promo_support import issue, new_program, void
 from tests.test_app_shell import SIZE, drive, make_app, settle, sign_in_as
+from tests.test_app_shell import notifications as notes
 
 PROMO_SIZE = (120, 40)
 
@@ -261,6 +263,32 @@ class TestInventory:
             await pilot.press("u")
             await settle(pilot)
             assert grid.row_count == 50
+
+    @drive
+    async def test_export_writes_every_filtered_coupon(
+        self, sqlite_database: Database, tmp_path: Path
+    ) -> None:
+        built = build_player_world(sqlite_database)
+        boss = built.world.actor(StaffRole.PIT_BOSS)
+        program = new_program(sqlite_database, boss)
+        coupons = [issue(sqlite_database, boss, program.id) for _ in range(55)]
+        target = tmp_path / "coupons.csv"
+        app = make_app(sqlite_database)
+        async with app.run_test(size=PROMO_SIZE, notifications=True) as pilot:
+            screen = await open_promo(pilot, StaffRole.PIT_BOSS)
+            await pilot.press("x")
+            await settle(pilot)
+            await pilot.press("ctrl+u")  # clear the suggested path
+            await typed(pilot, str(target))
+            await pilot.press("enter")
+            await settle(pilot)
+            assert app.screen is screen
+            assert any(f"55 coupons written to {target}" in text for text in notes(app))
+        lines = target.read_text(encoding="utf-8").splitlines()
+        assert len(lines) == 56  # a header, then every page, not only the 50 on screen
+        assert {c.validation_number for c in coupons} <= {
+            cell for line in lines[1:] for cell in line.split(",")
+        }
 
 
 class TestRoles:
