@@ -636,6 +636,22 @@ class FloorScreen(ModeScreen):
             work_, thread=True, exit_on_error=False, group="floor-job", description=description
         )
 
+    def confirm_then_run(
+        self,
+        confirm: ConfirmScreen,
+        description: str,
+        call: Callable[[Database, Actor], R],
+        done: Callable[[R], None],
+    ) -> None:
+        """Ask first; on yes, run the service call as whoever is signed in at that moment."""
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                database, actor = self._database()
+                self.run_job(description, lambda: call(database, actor), done)
+
+        self.app.push_screen(confirm, answered)
+
     def _job_done(self, done: Callable[[R], None], result: R) -> None:
         done(result)
         self.reload()
@@ -718,19 +734,12 @@ class FloorScreen(ModeScreen):
         if live:
             question += live + accrual
 
-        def answered(yes: bool | None) -> None:
-            if not yes:
-                return
-            database, actor = self._database()
-            command = VisitCommand(visit_id=visit.visit_id, idempotency_key=key)
-            self.run_job(
-                "Close a visit",
-                lambda: visits.close_visit(database.uow(actor), actor, command),
-                lambda closed: self._visit_closed(closed, visit.patron),
-            )
-
-        self.app.push_screen(
-            ConfirmScreen("Close visit", question, confirm_label="Close"), answered
+        command = VisitCommand(visit_id=visit.visit_id, idempotency_key=key)
+        self.confirm_then_run(
+            ConfirmScreen("Close visit", question, confirm_label="Close"),
+            "Close a visit",
+            lambda database, actor: visits.close_visit(database.uow(actor), actor, command),
+            lambda closed: self._visit_closed(closed, visit.patron),
         )
 
     def _visit_closed(self, closed: VisitClosed, patron: str) -> None:
@@ -760,19 +769,12 @@ class FloorScreen(ModeScreen):
             " This is one way: it cannot be turned back."
         )
 
-        def answered(yes: bool | None) -> None:
-            if not yes:
-                return
-            database, actor = self._database()
-            command = VisitCommand(visit_id=visit.visit_id, idempotency_key=key)
-            self.run_job(
-                "Convert a visit",
-                lambda: visits.convert_to_gaming(database.uow(actor), actor, command),
-                lambda converted: self._converted(converted, visit.patron),
-            )
-
-        self.app.push_screen(
-            ConfirmScreen("Convert to rated gaming", question, confirm_label="Convert"), answered
+        command = VisitCommand(visit_id=visit.visit_id, idempotency_key=key)
+        self.confirm_then_run(
+            ConfirmScreen("Convert to rated gaming", question, confirm_label="Convert"),
+            "Convert a visit",
+            lambda database, actor: visits.convert_to_gaming(database.uow(actor), actor, command),
+            lambda converted: self._converted(converted, visit.patron),
         )
 
     def _converted(self, converted: VisitConverted, patron: str) -> None:
@@ -800,22 +802,14 @@ class FloorScreen(ModeScreen):
                 " grants no points: any comp for this play is a separate manual credit."
             )
 
-            def answered(yes: bool | None) -> None:
-                if not yes:
-                    return
-                database, actor = self._database()
-                command = AssociateGhost(
-                    visit_id=visit.visit_id, player_id=player.id, idempotency_key=key
-                )
-                self.run_job(
-                    "Associate a ghost visit",
-                    lambda: visits.associate_ghost(database.uow(actor), actor, command),
-                    lambda done: self._associated(done, visit, player),
-                )
-
-            self.app.push_screen(
+            command = AssociateGhost(
+                visit_id=visit.visit_id, player_id=player.id, idempotency_key=key
+            )
+            self.confirm_then_run(
                 ConfirmScreen("Associate ghost visit", question, confirm_label="Associate"),
-                answered,
+                "Associate a ghost visit",
+                lambda database, actor: visits.associate_ghost(database.uow(actor), actor, command),
+                lambda done: self._associated(done, visit, player),
             )
 
         self.app.push_screen(PlayerPicker(f"Who was {visit.patron}? Find the player"), picked)
