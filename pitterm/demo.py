@@ -24,6 +24,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, update
 
@@ -311,11 +312,16 @@ LAST_NAMES = (
 EMAIL_DOMAINS = ("example.com", "example.net", "example.org", "mail.example.com")
 
 
+def local_date(now: datetime, spec: DemoCasino) -> date:
+    """Today on the casino's calendar: vendor dates without a zone are read in that zone."""
+    return now.astimezone(ZoneInfo(spec.time_zone)).date()
+
+
 def player_rows(
     spec: DemoCasino, casino_id: uuid.UUID, now: datetime, rng: random.Random, count: int
 ) -> list[dict[str, Any]]:
     """``count`` distinct, plausible players for one casino, as ``player`` rows."""
-    today = now.date()
+    today = local_date(now, spec)
     names = rng.sample([(f, last) for f in FIRST_NAMES for last in LAST_NAMES], count)
     cards = rng.sample(range(1_000_000, 10_000_000), count)
     rows: list[dict[str, Any]] = []
@@ -952,7 +958,7 @@ def seed_staged_import(database: Database, seeded: SeededCasino) -> None:
     with TemporaryFolder() as folder:
         path = folder / VENDOR_FILE
         with database.reader(Scope(seeded.casino.id)) as uow:
-            today = uow.now().date()
+            today = local_date(uow.now(), seeded.spec)
             known = uow.session.execute(
                 select(
                     Player.first_name,
@@ -1074,7 +1080,7 @@ def seed_executed_import(database: Database, seeded: SeededCasino) -> None:
     manager = _sign_in(database, seeded, StaffRole.LOYALTY_MANAGER)
     casino_id = seeded.casino.id
     with database.uow(Scope(casino_id)) as uow:
-        today = uow.now().date()
+        today = local_date(uow.now(), seeded.spec)
         known = uow.session.execute(
             select(
                 Player.loyalty_card_number,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -438,3 +439,47 @@ def seeded_casino(database: Database, code: str) -> CasinoInfo:
             select(Casino.id, Casino.code, Casino.name).where(Casino.code == code)
         ).one()
     return CasinoInfo(id=row.id, code=row.code, name=row.name)
+
+
+def test_vendor_dates_age_by_the_casino_calendar_just_after_utc_midnight(tmp_path: Path) -> None:
+    """Seeded at 00:05 UTC, when Bella Vista (Los Angeles) is still on the day before.
+
+    The vendor file's dates carry no zone and are read as the casino's local midnight, so
+    the demo must count its "days since the last visit" back from the casino's date, not
+    UTC's: otherwise the 400-day stale row is 399 calendar days old until UTC's date
+    catches up (the pty reconciliation test failed at that hour).
+    """
+    zone = ZoneInfo(next(c for c in demo.DEMO_CASINOS if c.code == demo.IMPORT_CASINO).time_zone)
+    now = datetime(2026, 11, 22, 0, 5, tzinfo=UTC)
+    local_today = now.astimezone(zone).date()
+    assert local_today == date(2026, 11, 21)  # the case this test is about
+    url = f"sqlite:///{tmp_path / 'midnight.sqlite3'}"
+    db.upgrade(url)
+    database = Database.from_url(url, clock=FixedClock(now))
+    try:
+        demo.seed(database)
+        login = next(
+            x
+            for x in demo.DEMO_LOGINS
+            if x.casino_code == demo.IMPORT_CASINO and x.role is StaffRole.LOYALTY_MANAGER
+        )
+        manager = signed_in(
+            database, seeded_casino(database, demo.IMPORT_CASINO), login.staff_code, login.pin
+        )
+        [executed] = [
+            b
+            for b in recon.list_batches(database.reader(manager), manager)
+            if b.status is ImportBatchStatus.EXECUTED
+        ]
+        rows = recon.list_queue(database.reader(manager), manager, executed.batch_id).rows
+        ages = {
+            (local_today - r.imported_last_activity_at.astimezone(zone).date()).days
+            for r in rows
+            if r.imported_last_activity_at is not None
+        }
+        # Beside the cases: the newcomer the import creates and a duplicate row.
+        assert ages >= {days for *_, days in demo.RECON_CASES if days is not None}
+        stale = [r for r in rows if r.freshness is Freshness.STALE]
+        assert stale and all(r.imported_last_activity_at is not None for r in stale)
+    finally:
+        database.dispose()

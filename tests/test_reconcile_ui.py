@@ -13,8 +13,10 @@ import csv
 import io
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from rich.console import Console
@@ -37,7 +39,7 @@ from pitterm.domain.tables import (
 from pitterm.screens.confirm import ConfirmScreen
 from pitterm.screens.csv_export import CsvExportForm
 from pitterm.screens.floor import FloorScreen
-from pitterm.screens.reconcile import ReconcileScreen
+from pitterm.screens.reconcile import ReconcileScreen, days_before
 from pitterm.screens.reconcile_modals import MappingModal, OverrideModal, RevertModal
 from tests import recon_support
 from tests.conftest import fresh_sqlite_database
@@ -541,3 +543,19 @@ async def test_vendor_text_is_shown_as_typed(sqlite_database: Database) -> None:
         await settle(pilot)
         assert recon_support.row(sqlite_database, world, 1).mapped_tier is Tier.SILVER
         assert f"{label!r} now maps to silver; 1 pending row follows." in notifications(app)
+
+
+@pytest.mark.parametrize(
+    ("now_utc", "days"),
+    [
+        (datetime(2026, 11, 21, 8, 0, tzinfo=UTC), 400),  # local midnight, to the minute
+        (datetime(2026, 11, 22, 0, 5, tzinfo=UTC), 400),  # 16:05 in LA, UTC already the 22nd
+        (datetime(2026, 11, 22, 7, 59, tzinfo=UTC), 400),  # 23:59 in LA
+        (datetime(2026, 11, 22, 8, 0, tzinfo=UTC), 401),  # the next local day
+    ],
+)
+def test_days_ago_counts_the_casino_calendar(now_utc: datetime, days: int) -> None:
+    """A vendor date read as Los Angeles midnight is N days old all through the local day."""
+    zone = ZoneInfo("America/Los_Angeles")
+    seen = datetime(2025, 10, 17, tzinfo=zone).astimezone(UTC)  # 400 days before 2026-11-21
+    assert days_before(seen, now_utc.astimezone(zone)) == days

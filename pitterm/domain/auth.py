@@ -102,6 +102,8 @@ class TerminalStatus(BaseModel):
     staff_name: str
     role: StaffRole
     gaming_day: date
+    time_zone: str
+    """The casino's IANA zone: every date and time on screen is shown in it."""
     idle_lock_minutes: int
     assigned_table: str | None
 
@@ -399,6 +401,7 @@ def terminal_status(uow: UnitOfWork, actor: Actor) -> TerminalStatus:
             staff_name=staff.name,
             role=staff.role,
             gaming_day=gaming_day(uow.now(), settings.time_zone, settings.gaming_day_start),
+            time_zone=settings.time_zone,
             idle_lock_minutes=settings.idle_lock_minutes,
             assigned_table=table,
         )

@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import ClassVar, TypeVar
+from zoneinfo import ZoneInfo
 
 from rich.table import Table
 from rich.text import Text
@@ -293,7 +294,7 @@ class ReconcileScreen(ModeScreen):
             ("Pending", "pending", 7),
             ("Maps to", "target", 9),
             ("Mapped by", "by", 9),
-            ("Mapped at (UTC)", "at", 16),
+            ("Mapped at", "at", 16),
         ):
             self.labels_grid.add_column(label, key=key, width=width)
         self.batches_grid.focus()
@@ -388,7 +389,7 @@ class ReconcileScreen(ModeScreen):
         self._batches = {str(b.batch_id): b for b in batches}
         for b in batches:
             grid.add_row(
-                f"{b.created_at.astimezone(UTC):%Y-%m-%d %H:%M}",
+                f"{self._local(b.created_at):%Y-%m-%d %H:%M}",
                 literal(b.file_name),
                 b.status.value,
                 f"{b.records:,}",
@@ -398,7 +399,7 @@ class ReconcileScreen(ModeScreen):
             )
         self._restore_cursor(grid, keep)
         self.batches_note.update(
-            "Import batches of this casino, newest first (times UTC). Enter opens a batch's"
+            "Import batches of this casino, newest first. Enter opens a batch's"
             " reconciliation queue."
             if batches
             else "No import batch to reconcile yet: stage and execute one in Import mode (F5)."
@@ -513,9 +514,7 @@ class ReconcileScreen(ModeScreen):
             return
         unmapped = sum(1 for label in self.labels if not label.is_mapped)
         when = (
-            f" {batch.executed_at.astimezone(UTC):%Y-%m-%d}"
-            if batch.executed_at is not None
-            else ""
+            f" {self._local(batch.executed_at):%Y-%m-%d}" if batch.executed_at is not None else ""
         )
         head = f"{batch.file_name} · {batch.status.value}{when} · {counts.total:,} records · " + (
             f"{unmapped} unmapped vendor tier label{'s' if unmapped != 1 else ''} (l: tier labels)"
@@ -638,8 +637,12 @@ class ReconcileScreen(ModeScreen):
         self.diff_box.update(diff_table(found, self._now(), confirmed=self._confirmed(found.row)))
 
     def _now(self) -> datetime:
-        # The terminal's clock: a trainer's simulated time ages rows too.
-        return self.session.database.clock.now()
+        # The terminal's clock (a trainer's simulated time ages rows too), in the casino's zone.
+        return self._local(self.session.database.clock.now())
+
+    def _local(self, moment: datetime) -> datetime:
+        status = self.session.status
+        return moment.astimezone(ZoneInfo(status.time_zone) if status is not None else UTC)
 
     def _confirmed(self, row: ReconRow) -> bool:
         return row.row_number in self.confirmed and row.needs_confirmation
@@ -746,8 +749,9 @@ class ReconcileScreen(ModeScreen):
             why = "the vendor file gives no last-activity date"
         else:
             seen = row.imported_last_activity_at
-            age = f", {(self._now() - seen).days:,} days ago" if seen is not None else ""
-            when = f"{seen.astimezone(UTC):%Y-%m-%d}" if seen is not None else "?"
+            now = self._now()
+            age = f", {days_before(seen, now):,} days ago" if seen is not None else ""
+            when = f"{seen.astimezone(now.tzinfo):%Y-%m-%d}" if seen is not None else "?"
             why = (
                 f"the last activity is {when}{age} — older than the casino's"
                 f" {row.freshness_threshold_days}-day freshness threshold"
@@ -918,7 +922,7 @@ class ReconcileScreen(ModeScreen):
                 f"{label.pending:,}",
                 target,
                 label.mapped_by_code or "",
-                f"{label.mapped_at.astimezone(UTC):%Y-%m-%d %H:%M}" if label.mapped_at else "",
+                f"{self._local(label.mapped_at):%Y-%m-%d %H:%M}" if label.mapped_at else "",
                 key=label.vendor_label,
             )
         self._restore_cursor(grid, keep)
@@ -1077,9 +1081,9 @@ def _freshness_text(row: ReconRow, now: datetime, *, confirmed: bool) -> str:
     if seen is None:
         text = f"{row.freshness.value}: no last-activity date in the file ({threshold})"
     else:
-        days = (now - seen).days
+        days = days_before(seen, now)
         text = (
-            f"{row.freshness.value}: last activity {seen.astimezone(UTC):%Y-%m-%d},"
+            f"{row.freshness.value}: last activity {seen.astimezone(now.tzinfo):%Y-%m-%d},"
             f" {days:,} day{'s' if days != 1 else ''} ago ({threshold})"
         )
     if row.is_pending and confirmed:
@@ -1089,8 +1093,20 @@ def _freshness_text(row: ReconRow, now: datetime, *, confirmed: bool) -> str:
     return text
 
 
+def days_before(moment: datetime, now: datetime) -> int:
+    """Calendar days from ``moment`` to ``now``, both on the casino's calendar (``now``'s zone).
+
+    Counted by dates, not by 24-hour spans, so a row does not read a day younger before
+    the hour of day it was stamped at.
+    """
+    return (now.date() - moment.astimezone(now.tzinfo).date()).days
+
+
 def diff_table(found: ReconDiff, now: datetime, *, confirmed: bool) -> Table:
-    """The diff pane: one labelled line per fact, as a grid (vendor text is never markup)."""
+    """The diff pane: one labelled line per fact, as a grid (vendor text is never markup).
+
+    ``now`` is in the casino's zone; every date and time shown is in that zone too.
+    """
     row = found.row
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold", no_wrap=True, min_width=11)
@@ -1134,25 +1150,25 @@ def diff_table(found: ReconDiff, now: datetime, *, confirmed: bool) -> Table:
         if confirmed:
             needs += " — confirmation given (c)"
         line("Needs", Text(needs, style="bold" if found.requirements else ""))
-    line("Status", _status_text(row))
+    line("Status", _status_text(row, now))
     if row.override_reason:
         line("Override", row.override_reason)
     return table
 
 
-def _status_text(row: ReconRow) -> str:
+def _status_text(row: ReconRow, now: datetime) -> str:
     text = STATUS_LABELS[row.status]
     if row.applied_at is not None:
         text += (
             f" · decided by {row.applied_by_code or '?'}"
-            f" {row.applied_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+            f" {row.applied_at.astimezone(now.tzinfo):%Y-%m-%d %H:%M}"
         )
         if row.status in (ReconStatus.APPLIED, ReconStatus.REVERTED):
             text += f" ({tier_name(row.tier_before)} → {tier_name(row.tier_after)})"
     if row.reverted_at is not None:
         text += (
             f" · reverted by {row.reverted_by_code or '?'}"
-            f" {row.reverted_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+            f" {row.reverted_at.astimezone(now.tzinfo):%Y-%m-%d %H:%M}"
         )
     if row.status is ReconStatus.APPLIED and not row.revertible:
         text += " · the tier has changed since: no revert"
