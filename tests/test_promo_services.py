@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -549,6 +549,15 @@ class TestInventory:
         late = start + timedelta(minutes=10)
         assert ids(issued_since=late) == {c.id for c in made if c.issued_at >= late}
         assert ids(issued_until=late) == {c.id for c in made if c.issued_at < late}
+        # An offset date before year 1 in UTC is refused by name, not an OverflowError.
+        before_year_one = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14)))
+        expect(
+            ErrorCode.VALIDATION_FAILED,
+            promo.inventory,
+            backend.reader(admin),
+            admin,
+            {"issued_since": before_year_one},
+        )
         expect(
             ErrorCode.PROMO_CURSOR_INVALID,
             promo.inventory,

@@ -13,7 +13,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, TextIO
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Integer, and_, bindparam, literal_column, or_, select, tuple_
 
 from pitterm.domain import audit, cursors, ledger
@@ -36,7 +36,7 @@ from pitterm.domain.tables import (
     Staff,
     Visit,
 )
-from pitterm.domain.validation import parse
+from pitterm.domain.validation import Instant, parse
 
 MAX_POINTS = 10_000_000
 """The largest single points movement accepted; anything larger is a typing error."""
@@ -184,8 +184,8 @@ class LedgerFilter(BaseModel):
     reason: LedgerReason | None = None
     staff_id: uuid.UUID | None = None
     slip_id: uuid.UUID | None = None
-    since: AwareDatetime | None = None
-    until: AwareDatetime | None = None
+    since: Instant | None = None
+    until: Instant | None = None
     """Exclusive upper bound."""
 
 

@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, TextIO, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from sqlalchemy import (
     ColumnElement,
     ColumnExpressionArgument,
@@ -102,7 +102,7 @@ from pitterm.domain.tables import (
     Staff,
     Visit,
 )
-from pitterm.domain.validation import parse
+from pitterm.domain.validation import Instant, parse
 
 INVENTORY_PAGE = 50
 NUMBER_ATTEMPTS = 8
@@ -126,8 +126,8 @@ class NewProgram(BaseModel):
 
     name: str = Field(min_length=1, max_length=80)
     promo_type: PromoType
-    start_at: AwareDatetime
-    end_at: AwareDatetime
+    start_at: Instant
+    end_at: Instant
     terms: str = Field(default="", max_length=10_000)
     min_wager_cents: int | None = Field(default=None, gt=0, le=10_000_000)
     max_uses: int | None = Field(default=None, gt=0, le=MAX_USES)
@@ -161,7 +161,7 @@ class IssueCoupon(BaseModel):
     """Match play only: the patron's own wager that must accompany the coupon."""
     player_id: uuid.UUID | None = None
     visit_id: uuid.UUID | None = None
-    expires_at: AwareDatetime | None = None
+    expires_at: Instant | None = None
     """Defaults to the end of the program's window."""
     validation_number: str | None = Field(default=None, max_length=40)
     """A number typed from pre-printed coupon stock; None lets pitterm generate one."""
@@ -193,7 +193,7 @@ class ReplaceCoupon(BaseModel):
     reason: str = Field(default="", max_length=500)
     validation_number: str | None = Field(default=None, max_length=40)
     """The replacement's pre-printed number, if typed; None lets pitterm generate one."""
-    expires_at: AwareDatetime | None = None
+    expires_at: Instant | None = None
     """Defaults to the replaced coupon's expiry."""
     idempotency_key: uuid.UUID
 
@@ -207,8 +207,8 @@ class CouponFilter(BaseModel):
     status: CouponStatus | None = None
     promo_type: PromoType | None = None
     player_id: uuid.UUID | None = None
-    issued_since: AwareDatetime | None = None
-    issued_until: AwareDatetime | None = None
+    issued_since: Instant | None = None
+    issued_until: Instant | None = None
     """Exclusive upper bound."""
 
 

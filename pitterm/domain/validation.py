@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from pitterm.domain.errors import DomainError, ErrorCode
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def _in_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01 at +14:00 is the day before year 1 in UTC: no datetime holds it.
+        raise ValueError("is outside the range of dates that can be stored") from None
+
+
+Instant = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+"""An aware date and time from a caller, as UTC; refused (naming the field) when the
+offset pushes it out of ``datetime``'s range."""
 
 SHOWN_PROBLEMS = 5
 """Problems spelled out in a message; the rest are counted (all are in ``details``)."""
