@@ -303,7 +303,7 @@ class TestLedgerScreen:
             await settle(pilot)
             third = list(screen.rows)
             assert (len(second), len(third)) == (50, 20)
-            assert screen.next_cursor is None
+            assert screen.pages.next_cursor is None
             assert screen.check_action("next_page", ()) is None
             assert not set(first) & set(second) and not set(second) & set(third)
             times = [row.created_at for row in screen.rows.values()]
@@ -314,7 +314,7 @@ class TestLedgerScreen:
             await pilot.press("b")
             await settle(pilot)
             assert list(screen.rows) == first
-            assert len(screen.cursors) == 1
+            assert len(screen.pages.cursors) == 1
             await pilot.press("escape")
             await settle(pilot)
             assert isinstance(app.screen, PlayerScreen)

@@ -254,7 +254,7 @@ class TestInventory:
             assert app.focused is screen.query_one("#promo-filter-status")
             await pilot.press("enter", "down", "down", "enter")  # all, issued, voided
             await settle(pilot)
-            assert screen.where.status is CouponStatus.VOIDED
+            assert screen.pages.where.status is CouponStatus.VOIDED
             assert grid.row_count == 3
             assert {str(grid.get_row_at(i)[0]) for i in range(3)} == {
                 c.validation_number for c in coupons[:3]

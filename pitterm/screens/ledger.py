@@ -33,6 +33,7 @@ from pitterm.domain.players import PlayerSummary
 from pitterm.screens.base import ModeScreen
 from pitterm.screens.corrections import ReverseModal
 from pitterm.screens.csv_export import Exported, ask_to_export
+from pitterm.screens.paging import KeysetPages
 from pitterm.screens.player_picker import PlayerPicker
 from pitterm.widgets.columns import Col, fixed_columns
 from pitterm.widgets.ledger_text import describe_entry, local_time, reason_label
@@ -162,11 +163,10 @@ class LedgerScreen(ModeScreen):
         self.player = player
         """The player filter, or None for every player."""
         self.context: LedgerContext | None = None
-        self.cursors: list[str | None] = [None]
-        """The cursor of every page from the first to the one shown (the first is None)."""
-        self.next_cursor: str | None = None
+        self.pages = KeysetPages(
+            LedgerFilter(player_id=player.id if player else None), PAGE_SIZE, "entries"
+        )
         self.rows: dict[str, LedgerRow] = {}
-        self.where = LedgerFilter(player_id=player.id if player else None)
         self.export_note = ""
 
     def compose_body(self) -> ComposeResult:
@@ -276,33 +276,27 @@ class LedgerScreen(ModeScreen):
         if self.context is None:
             return
         try:
-            self.where = self._filter()
+            where = self._filter()
         except ValueError as error:
             self.title_line.update(f"Ledger history │ {error}")
             self.title_line.add_class("-error")
             return
         self.title_line.remove_class("-error")
         self.export_note = ""  # it described the previous filters
-        self.cursors = [None]
+        self.pages.restart(where)
         self._load()
 
     def _load(self) -> None:
-        self.load_page(
-            self.session.database,
-            self.session.signed_in(),
-            self.where,
-            self.cursors[-1],
-            len(self.cursors),
-        )
+        pages = self.pages
+        actor = self.session.signed_in()
+        self.load_page(self.session.database, actor, pages.where, pages.cursor, pages.page)
 
     def action_next_page(self) -> None:
-        if self.next_cursor is not None:
-            self.cursors.append(self.next_cursor)
+        if self.pages.forward():
             self._load()
 
     def action_previous_page(self) -> None:
-        if len(self.cursors) > 1:
-            self.cursors.pop()
+        if self.pages.back():
             self._load()
 
     @work(
@@ -320,28 +314,22 @@ class LedgerScreen(ModeScreen):
             self.app.call_from_thread(self._show_page, where, page, found)
 
     def _show_page(self, where: LedgerFilter, page: int, found: LedgerPage) -> None:
-        if where != self.where or page != len(self.cursors):
+        if not self.pages.accept(where, page, found.next_cursor):
             return  # the filters or the page changed while this page was read
         time_zone = self.context.time_zone if self.context else None
-        self.next_cursor = found.next_cursor
         self.rows = {str(row.id): row for row in found.rows}
         self._columns()  # fresh columns: clear() alone keeps widths sized for older rows
         for row in found.rows:
             self.grid.add_row(
                 *ledger_cells(row, time_zone, with_player=self.player is None), key=str(row.id)
             )
-        self._show_title(page, len(found.rows))
+        self._show_title(len(found.rows))
         self._show_detail()
         self.refresh_bindings()
 
-    def _show_title(self, page: int, count: int) -> None:
-        first = (page - 1) * PAGE_SIZE + 1
+    def _show_title(self, count: int) -> None:
         parts = ["Ledger history", self.player.name if self.player else "all players"]
-        if count:
-            parts.append(f"page {page} · entries {first}–{first + count - 1}")
-        else:
-            parts.append("no entries match")
-        parts.append("more: n" if self.next_cursor else "last page")
+        parts += self.pages.position(count)
         if self.export_note:
             parts.append(self.export_note)
         self.title_line.update(" │ ".join(parts))
@@ -375,10 +363,8 @@ class LedgerScreen(ModeScreen):
                 return False
             row = self.selected()
             return True if row is not None and row.reason is not LedgerReason.REVERSAL else None
-        if action == "next_page":
-            return True if self.next_cursor is not None else None
-        if action == "previous_page":
-            return True if len(self.cursors) > 1 else None
+        if action in ("next_page", "previous_page"):
+            return self.pages.allows(action)
         return True
 
     def action_back(self) -> None:
@@ -404,9 +390,9 @@ class LedgerScreen(ModeScreen):
                 title="CSV exported",
                 markup=False,
             )
-            self._show_title(len(self.cursors), self.grid.row_count)
+            self._show_title(self.grid.row_count)
 
-        database, actor, where = self.session.database, self.session.signed_in(), self.where
+        database, actor, where = self.session.database, self.session.signed_in(), self.pages.where
         ask_to_export(
             self,
             "Export the ledger to CSV",

@@ -42,6 +42,7 @@ from pitterm.domain.promo_rules import PROGRAM_TRANSITIONS, CouponStatus, Progra
 from pitterm.screens.base import ModeScreen
 from pitterm.screens.csv_export import Exported, ask_to_export
 from pitterm.screens.ledger import parse_day
+from pitterm.screens.paging import KeysetPages
 from pitterm.screens.promo_coupons import (
     CouponModal,
     IssueCouponForm,
@@ -191,11 +192,9 @@ class PromoScreen(ModeScreen):
         self.time_zone: str | None = None
         """The casino's zone, known after the first read."""
         self.lens: PromoLens | None = None
-        self.cursors: list[str | None] = [None]
-        """The cursor of every inventory page from the first to the one shown."""
-        self.next_cursor: str | None = None
+        self.pages = KeysetPages(CouponFilter(), PAGE_SIZE, "coupons")
+        """The inventory's filters and pages."""
         self.coupons: dict[str, CouponView] = {}
-        self.where = CouponFilter()
         self.export_note = ""
 
     def compose_body(self) -> ComposeResult:
@@ -332,24 +331,20 @@ class PromoScreen(ModeScreen):
         if self.time_zone is None:
             return
         try:
-            self.where = self._filter()
+            where = self._filter()
         except ValueError as error:
             self.inventory_title.update(f"Coupon inventory │ {error}")
             self.inventory_title.add_class("-error")
             return
         self.inventory_title.remove_class("-error")
         self.export_note = ""
-        self.cursors = [None]
+        self.pages.restart(where)
         self._load()
 
     def _load(self) -> None:
-        self.load_page(
-            self.session.database,
-            self.session.signed_in(),
-            self.where,
-            self.cursors[-1],
-            len(self.cursors),
-        )
+        pages = self.pages
+        actor = self.session.signed_in()
+        self.load_page(self.session.database, actor, pages.where, pages.cursor, pages.page)
 
     @work(
         thread=True,
@@ -366,9 +361,8 @@ class PromoScreen(ModeScreen):
             self.app.call_from_thread(self._show_page, where, page, found)
 
     def _show_page(self, where: CouponFilter, page: int, found: CouponPage) -> None:
-        if where != self.where or page != len(self.cursors):
+        if not self.pages.accept(where, page, found.next_cursor):
             return  # the filters or the page changed while this page was read
-        self.next_cursor = found.next_cursor
         self.coupons = {str(row.id): row for row in found.rows}
         self.coupon_grid.clear()
         for row in found.rows:
@@ -384,17 +378,11 @@ class PromoScreen(ModeScreen):
                 short_time(row.expires_at, self.time_zone),
                 key=str(row.id),
             )
-        self._show_title(page, len(found.rows))
+        self._show_title(len(found.rows))
         self.refresh_bindings()
 
-    def _show_title(self, page: int, count: int) -> None:
-        first = (page - 1) * PAGE_SIZE + 1
-        parts = ["Coupon inventory"]
-        if count:
-            parts.append(f"page {page} · coupons {first}–{first + count - 1}")
-        else:
-            parts.append("no coupons match")
-        parts.append("more: n" if self.next_cursor else "last page")
+    def _show_title(self, count: int) -> None:
+        parts = ["Coupon inventory", *self.pages.position(count)]
         parts.append("Enter: open coupon")
         if self.export_note:
             parts.append(self.export_note)
@@ -456,10 +444,8 @@ class PromoScreen(ModeScreen):
             return True if program is not None and program.status in allowed_from else None
         if action == "edit_program":
             return True if self.selected_program() is not None else None
-        if action == "next_page":
-            return True if self.next_cursor is not None else None
-        if action == "previous_page":
-            return True if len(self.cursors) > 1 else None
+        if action in ("next_page", "previous_page"):
+            return self.pages.allows(action)
         return True
 
     def _changed(self, outcome: object | None) -> None:
@@ -513,13 +499,11 @@ class PromoScreen(ModeScreen):
         self.reload()
 
     def action_next_page(self) -> None:
-        if self.next_cursor is not None:
-            self.cursors.append(self.next_cursor)
+        if self.pages.forward():
             self._load()
 
     def action_previous_page(self) -> None:
-        if len(self.cursors) > 1:
-            self.cursors.pop()
+        if self.pages.back():
             self._load()
 
     def action_clear_filters(self) -> None:
@@ -538,9 +522,9 @@ class PromoScreen(ModeScreen):
                 title="CSV exported",
                 markup=False,
             )
-            self._show_title(len(self.cursors), self.coupon_grid.row_count)
+            self._show_title(self.coupon_grid.row_count)
 
-        database, actor, where = self.session.database, self.session.signed_in(), self.where
+        database, actor, where = self.session.database, self.session.signed_in(), self.pages.where
         ask_to_export(
             self,
             "Export the coupon inventory to CSV",
