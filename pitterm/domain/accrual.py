@@ -11,6 +11,7 @@ import math
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -49,18 +50,38 @@ def exact_theo(average_bet_cents: int, played_seconds: int, policy: PolicySnapsh
     """average_bet × house_edge/100 × decisions_per_hour × played_hours, as an exact rational."""
     if average_bet_cents <= 0 or played_seconds <= 0:
         return Fraction(0)
-    numerator = (
-        Fraction(average_bet_cents)
-        * Fraction(policy.house_edge)
-        * policy.decisions_per_hour
-        * played_seconds
+    per_second, scale, _ = _rates(
+        policy.house_edge, policy.decisions_per_hour, policy.points_conversion_rate
     )
-    return numerator / (100 * 100 * SECONDS_PER_HOUR)
+    return Fraction(average_bet_cents * per_second * played_seconds, scale)
+
+
+@lru_cache(maxsize=256)
+def _rates(
+    house_edge: Decimal, decisions_per_hour: int, points_conversion_rate: Decimal
+) -> tuple[int, int, Fraction]:
+    """A policy's figures as integers and a rational, worked out once per policy.
+
+    Theo in dollars is bet_cents × per_second × seconds / scale (house_edge as the exact
+    fraction n/d: per_second = n × decisions_per_hour, scale = d × 100 × 100 × 3600), one
+    exact Fraction instead of four Fraction products; the floor accrues every running slip
+    once a second.
+    """
+    edge = Fraction(house_edge)
+    return (
+        edge.numerator * decisions_per_hour,
+        edge.denominator * 100 * 100 * SECONDS_PER_HOUR,
+        Fraction(points_conversion_rate),
+    )
 
 
 def theo(average_bet_cents: int, played_seconds: int, policy: PolicySnapshot) -> Decimal:
     """Theo in dollars to a millionth (half up): what is stored and shown."""
-    value = exact_theo(average_bet_cents, played_seconds, policy)
+    return _stored_theo(exact_theo(average_bet_cents, played_seconds, policy))
+
+
+def _stored_theo(value: Fraction) -> Decimal:
+    """An exact theo rounded half up to a millionth of a dollar."""
     rounded = (Decimal(value.numerator) / Decimal(value.denominator)).quantize(
         THEO_PLACES, rounding=ROUND_HALF_UP
     )
@@ -81,8 +102,11 @@ def accrue(average_bet_cents: int, played_seconds: int, policy: PolicySnapshot) 
     decimals, a pre-divided hour) can tip a result across a rounding boundary.
     """
     exact = exact_theo(average_bet_cents, played_seconds, policy)
-    points = round_points(exact * Fraction(policy.points_conversion_rate), policy.rounding)
-    return Accrual(theo=theo(average_bet_cents, played_seconds, policy), points=points)
+    _, _, rate = _rates(policy.house_edge, policy.decisions_per_hour, policy.points_conversion_rate)
+    points = round_points(exact * rate, policy.rounding)
+    # theo() of the same inputs, from the exact value already at hand (the floor accrues
+    # every running slip once a second).
+    return Accrual(theo=_stored_theo(exact), points=points)
 
 
 def theo_display(value: Decimal) -> Decimal:

@@ -6,6 +6,7 @@ import uuid
 from collections import defaultdict
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
@@ -109,55 +110,80 @@ def patron_label(first: str | None, last: str | None, ghost_description: str | N
 def overview(
     uow: UnitOfWork, actor: Actor, *, pit: str | None = None, game_type: GameType | None = None
 ) -> FloorView:
-    """Tables, the slips in play at each, and every open visit: three queries, no per-row I/O."""
+    """Tables, the slips in play at each, and every open visit: three queries, no per-row I/O.
+
+    The floor is read every few seconds by every terminal showing it, so the reads select
+    the columns shown (no ORM objects to build) and the slips come with their pauses in one
+    query.
+    """
     tables = list_tables(uow, actor, pit=pit, game_type=game_type)
-    table_ids = [t.id for t in tables]
     with uow:
         now = uow.now()
         rows = uow.session.execute(
-            select(RatingSlip, Visit, Player.first_name, Player.last_name)
+            select(
+                RatingSlip.id,
+                RatingSlip.table_id,
+                RatingSlip.seat,
+                RatingSlip.status,
+                RatingSlip.average_bet_cents,
+                RatingSlip.started_at,
+                RatingSlip.policy_snapshot,
+                Visit.id,
+                Visit.visit_kind,
+                Visit.player_id,
+                Visit.ghost_description,
+                Player.first_name,
+                Player.last_name,
+                RatingSlipPause.paused_at,
+                RatingSlipPause.resumed_at,
+            )
             .join(Visit, Visit.id == RatingSlip.visit_id)
             .outerjoin(Player, Player.id == Visit.player_id)
+            .outerjoin(RatingSlipPause, RatingSlipPause.slip_id == RatingSlip.id)
             .where(
                 RatingSlip.casino_id == actor.casino_id,
-                RatingSlip.table_id.in_(table_ids),
+                RatingSlip.table_id.in_([t.id for t in tables]),
                 RatingSlip.status.in_([SlipStatus.OPEN, SlipStatus.PAUSED]),
             )
-            .order_by(RatingSlip.seat)
+            .order_by(RatingSlip.seat, RatingSlip.id)
         ).all()
-        pauses: dict[uuid.UUID, list[tuple[datetime, datetime | None]]] = defaultdict(list)
-        for slip_id, paused_at, resumed_at in uow.session.execute(
-            select(
-                RatingSlipPause.slip_id, RatingSlipPause.paused_at, RatingSlipPause.resumed_at
-            ).where(RatingSlipPause.slip_id.in_([slip.id for slip, *_ in rows]))
-        ):
-            pauses[slip_id].append((paused_at, resumed_at))
+        slips: dict[uuid.UUID, tuple[Any, list[tuple[datetime, datetime | None]]]] = {}
+        for row in rows:
+            slip_id, paused_at, resumed_at = row[0], row[13], row[14]
+            found = slips.get(slip_id)
+            if found is None:
+                found = slips[slip_id] = (row, [])
+            if paused_at is not None:
+                found[1].append((paused_at, resumed_at))
+        policies = _Policies()
         by_table: dict[uuid.UUID, list[LiveSlip]] = defaultdict(list)
         live_by_visit: dict[uuid.UUID, uuid.UUID] = {}
-        for slip, visit, first, last in rows:
-            played = played_seconds(slip.started_at, now, pauses[slip.id])
-            snapshot = PolicySnapshot.model_validate(slip.policy_snapshot["loyalty"])
-            result = accrue(slip.average_bet_cents, played, snapshot)
-            rated = visit.visit_kind is VisitKind.GAMING_IDENTIFIED_RATED
-            by_table[slip.table_id].append(
+        for row, pauses in slips.values():
+            (slip_id, table_id, seat, status, bet, started_at, policy) = row[:7]
+            (visit_id, visit_kind, player_id, ghost_description, first, last) = row[7:13]
+            played = played_seconds(started_at, now, pauses)
+            snapshot = policies.of(policy)
+            result = accrue(bet, played, snapshot)
+            rated = visit_kind is VisitKind.GAMING_IDENTIFIED_RATED
+            by_table[table_id].append(
                 LiveSlip(
-                    slip_id=slip.id,
-                    visit_id=visit.id,
-                    visit_kind=visit.visit_kind,
-                    player_id=visit.player_id,
-                    patron=patron_label(first, last, visit.ghost_description),
-                    table_id=slip.table_id,
-                    seat=slip.seat,
-                    status=slip.status,
-                    average_bet_cents=slip.average_bet_cents,
-                    started_at=slip.started_at,
+                    slip_id=slip_id,
+                    visit_id=visit_id,
+                    visit_kind=visit_kind,
+                    player_id=player_id,
+                    patron=patron_label(first, last, ghost_description),
+                    table_id=table_id,
+                    seat=seat,
+                    status=status,
+                    average_bet_cents=bet,
+                    started_at=started_at,
                     played_seconds=played,
                     theo=result.theo,
                     suggested_points=result.points if rated else 0,
                     snapshot=snapshot,
                 )
             )
-            live_by_visit[visit.id] = slip.id
+            live_by_visit[visit_id] = slip_id
         visits = [] if actor.role is StaffRole.DEALER else _open_visits(uow, actor, live_by_visit)
         return FloorView(
             as_of=now,
@@ -166,25 +192,51 @@ def overview(
         )
 
 
+class _Policies:
+    """Slips' frozen policies, each distinct one validated once (a floor's slips share few)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[tuple[str, Any], ...], PolicySnapshot] = {}
+
+    def of(self, policy_snapshot: dict[str, Any]) -> PolicySnapshot:
+        loyalty = policy_snapshot["loyalty"]
+        try:
+            key = tuple(sorted(loyalty.items()))
+            found = self._seen.get(key)
+        except (AttributeError, TypeError):  # not a flat mapping: validation says what is wrong
+            return PolicySnapshot.model_validate(loyalty)
+        if found is None:
+            found = self._seen[key] = PolicySnapshot.model_validate(loyalty)
+        return found
+
+
 def _open_visits(
     uow: UnitOfWork, actor: Actor, live_by_visit: dict[uuid.UUID, uuid.UUID]
 ) -> list[OpenVisitView]:
     rows = uow.session.execute(
-        select(Visit, Player.first_name, Player.last_name)
+        select(
+            Visit.id,
+            Visit.visit_kind,
+            Visit.player_id,
+            Visit.ghost_description,
+            Visit.opened_at,
+            Player.first_name,
+            Player.last_name,
+        )
         .outerjoin(Player, Player.id == Visit.player_id)
         .where(Visit.casino_id == actor.casino_id, Visit.status == VisitStatus.OPEN)
         .order_by(Visit.opened_at, Visit.id)
     ).all()
     return [
         OpenVisitView(
-            visit_id=visit.id,
-            kind=visit.visit_kind,
-            player_id=visit.player_id,
-            patron=patron_label(first, last, visit.ghost_description),
-            opened_at=visit.opened_at,
-            slip_id=live_by_visit.get(visit.id),
+            visit_id=visit_id,
+            kind=kind,
+            player_id=player_id,
+            patron=patron_label(first, last, ghost_description),
+            opened_at=opened_at,
+            slip_id=live_by_visit.get(visit_id),
         )
-        for visit, first, last in rows
+        for visit_id, kind, player_id, ghost_description, opened_at, first, last in rows
     ]
 
 
@@ -194,7 +246,7 @@ def list_tables(
     """Tables the actor may see, ordered by pit and label, optionally filtered."""
     with uow:
         query = (
-            select(GamingTable, GameSettings)
+            select(*_TABLE_COLUMNS)
             .join(GameSettings, GameSettings.id == GamingTable.game_settings_id)
             .where(GamingTable.casino_id == actor.casino_id)
             .order_by(GamingTable.pit, GamingTable.label)
@@ -212,21 +264,38 @@ def list_tables(
             query = query.where(GamingTable.pit == pit)
         if game_type is not None:
             query = query.where(GameSettings.game_type == game_type)
-        return [_view(table, game) for table, game in uow.session.execute(query).all()]
+        return [
+            TableView(**dict(zip(_TABLE_FIELDS, row, strict=True)))
+            for row in uow.session.execute(query).all()
+        ]
 
 
-def _view(table: GamingTable, game: GameSettings) -> TableView:
-    return TableView(
-        id=table.id,
-        label=table.label,
-        pit=table.pit,
-        status=table.status,
-        seats=table.seats,
-        game_name=game.name,
-        game_type=game.game_type,
-        house_edge=game.house_edge,
-        decisions_per_hour=game.decisions_per_hour,
-        points_conversion_rate=game.points_conversion_rate,
-        min_bet_cents=game.min_bet_cents,
-        max_bet_cents=game.max_bet_cents,
-    )
+_TABLE_COLUMNS = (
+    GamingTable.id,
+    GamingTable.label,
+    GamingTable.pit,
+    GamingTable.status,
+    GamingTable.seats,
+    GameSettings.name,
+    GameSettings.game_type,
+    GameSettings.house_edge,
+    GameSettings.decisions_per_hour,
+    GameSettings.points_conversion_rate,
+    GameSettings.min_bet_cents,
+    GameSettings.max_bet_cents,
+)
+_TABLE_FIELDS = (
+    "id",
+    "label",
+    "pit",
+    "status",
+    "seats",
+    "game_name",
+    "game_type",
+    "house_edge",
+    "decisions_per_hour",
+    "points_conversion_rate",
+    "min_bet_cents",
+    "max_bet_cents",
+)
+"""The TableView field each of _TABLE_COLUMNS fills."""

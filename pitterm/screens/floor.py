@@ -9,6 +9,7 @@ sees only its table and has no jobs; every other key is shown only to roles allo
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable
 from typing import Any, NamedTuple, TypeVar
@@ -58,6 +59,7 @@ from pitterm.screens.visit_modals import GhostVisitForm, ManualCreditForm
 from pitterm.widgets.columns import Col, fixed_columns
 from pitterm.widgets.formatting import dollars, percent
 from pitterm.widgets.literal import literal
+from pitterm.widgets.live_table import Cell, LiveTable
 from pitterm.widgets.play_format import KIND_LABELS, clock, seat_map, spoken, theo, toned
 
 T = TypeVar("T")
@@ -209,9 +211,9 @@ class FloorScreen(ModeScreen):
         ),
     ]
 
-    tables_grid = getters.query_one("#floor-tables", DataTable)
-    slips_grid = getters.query_one("#floor-slips", DataTable)
-    visits_grid = getters.query_one("#floor-visits", DataTable)
+    tables_grid = getters.query_one("#floor-tables", LiveTable)
+    slips_grid = getters.query_one("#floor-slips", LiveTable)
+    visits_grid = getters.query_one("#floor-visits", LiveTable)
 
     def __init__(self) -> None:
         super().__init__()
@@ -239,7 +241,7 @@ class FloorScreen(ModeScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="floor-filters", markup=False)  # it names the pit shown
-        tables: DataTable[Any] = DataTable(id="floor-tables", cursor_type="row")
+        tables = LiveTable(id="floor-tables", cursor_type="row")
         tables.border_title = "Tables"
         fixed_columns(
             tables,
@@ -254,7 +256,7 @@ class FloorScreen(ModeScreen):
             Col("Status", "status", 6),
         )
         yield tables
-        slip_grid: DataTable[Any] = DataTable(id="floor-slips", cursor_type="row")
+        slip_grid = LiveTable(id="floor-slips", cursor_type="row")
         slip_grid.border_title = "Live slips"
         fixed_columns(
             slip_grid,
@@ -269,7 +271,7 @@ class FloorScreen(ModeScreen):
             Col("Points now", "points", 10),
         )
         yield slip_grid
-        visit_grid: DataTable[Any] = DataTable(id="floor-visits", cursor_type="row")
+        visit_grid = LiveTable(id="floor-visits", cursor_type="row")
         visit_grid.border_title = "Open visits"
         fixed_columns(
             visit_grid,
@@ -390,29 +392,28 @@ class FloorScreen(ModeScreen):
         self._show_visits(view, generation)
         self._show_filters()
         empty = self.query_one("#floor-empty", Static)
-        empty.update(self._empty_text() if not view.tables else "")
+        _update(empty, self._empty_text() if not view.tables else "")
         empty.display = not view.tables
 
     def _show_tables(self, view: FloorView) -> None:
         grid = self.tables_grid
-        selected = _selected_key(grid)
-        grid.clear()
+        rows: list[tuple[str, list[Cell]]] = []
         for entry in view.tables:
             table = entry.table
             taken = {slip.seat: slip.status for slip in entry.slips}
-            grid.add_row(
-                literal(table.label),
-                literal(table.pit),
-                literal(table.game_name),
+            cells: list[Cell] = [
+                _literal(table.label),
+                _literal(table.pit),
+                _literal(table.game_name),
                 seat_map(table.seats, taken),
                 f"{len(entry.slips)}/{table.seats}",
                 percent(table.house_edge),
                 dollars(table.min_bet_cents),
                 dollars(table.max_bet_cents),
                 table.status.value,
-                key=str(table.id),
-            )
-        _restore(grid, selected)
+            ]
+            rows.append((str(table.id), cells))
+        grid.sync_rows(rows)  # only what changed; the cursor stays on its table
         # Room for every table up to TABLE_ROWS, then it scrolls (header and border: 3 lines),
         # and a line for the sideways scrollbar on a terminal narrower than the columns.
         columns = sum(column.get_render_width(grid) for column in grid.ordered_columns)
@@ -421,46 +422,48 @@ class FloorScreen(ModeScreen):
 
     def _show_slips(self, view: FloorView, generation: int) -> None:
         grid = self.slips_grid
-        selected = _selected_key(grid)
         self._slips = {}
-        grid.clear()
+        rows: list[tuple[str, list[Cell]]] = []
+        elapsed = self._elapsed()
+        statuses = {status: self._status_cell(status) for status in SlipStatus}
         for entry in view.tables:
             for slip in entry.slips:
-                self._slips[str(slip.slip_id)] = slip
-                played, theo_now, points_now = self._now(slip)
-                grid.add_row(
-                    literal(entry.table.label),
+                key = str(slip.slip_id)
+                self._slips[key] = slip
+                played, theo_now, points_now = self._now(slip, elapsed)
+                cells: list[Cell] = [
+                    _literal(entry.table.label),
                     str(slip.seat),
-                    literal(slip.patron),
+                    _literal(slip.patron),
                     KIND_LABELS[slip.visit_kind],
-                    self._status_cell(slip.status),
+                    statuses[slip.status],
                     dollars(slip.average_bet_cents),
                     clock(played),
                     theo(theo_now),
                     self._points_cell(slip, points_now),
-                    key=str(slip.slip_id),
-                )
-        if not self._highlight_wanted(grid, generation):
-            _restore(grid, selected)
+                ]
+                rows.append((key, cells))
+        grid.sync_rows(rows)  # only what changed; the cursor stays on its slip
+        self._highlight_wanted(grid, generation)
         grid.border_subtitle = "" if grid.row_count else "No slip in play"
 
     def _show_visits(self, view: FloorView, generation: int) -> None:
         grid = self.visits_grid
-        selected = _selected_key(grid)
         self._visits = {}
-        grid.clear()
+        rows: list[tuple[str, list[Cell]]] = []
         now = self.session.database.clock.now()
         for visit in view.visits:
-            self._visits[str(visit.visit_id)] = visit
-            grid.add_row(
-                literal(visit.patron),
+            key = str(visit.visit_id)
+            self._visits[key] = visit
+            cells: list[Cell] = [
+                _literal(visit.patron),
                 KIND_LABELS[visit.kind],
                 spoken(int((now - visit.opened_at).total_seconds())),
                 self._slip_cell(visit),
-                key=str(visit.visit_id),
-            )
-        if not self._highlight_wanted(grid, generation):
-            _restore(grid, selected)
+            ]
+            rows.append((key, cells))
+        grid.sync_rows(rows)  # only what changed; the cursor stays on its visit
+        self._highlight_wanted(grid, generation)
         grid.border_subtitle = "" if grid.row_count else "No open visit"
 
     def _select_after_read(self, grid: DataTable[Any], key: uuid.UUID) -> None:
@@ -492,7 +495,7 @@ class FloorScreen(ModeScreen):
             if slip is None:
                 return "live slip (outside the filters)"
             where = f"{self._labels.get(slip.table_id, '?')} seat {slip.seat}"
-            return literal(where if slip.status is SlipStatus.OPEN else f"{where}, paused")
+            return _literal(where if slip.status is SlipStatus.OPEN else f"{where}, paused")
         if visit.kind is VisitKind.REWARD_IDENTIFIED:
             return toned(self.app, "reward only: no slip", None)
         return "not seated"
@@ -507,30 +510,49 @@ class FloorScreen(ModeScreen):
             return toned(self.app, "unrated", None)
         return f"{points_now:,}"
 
-    def _now(self, slip: LiveSlip) -> tuple[int, Any, int]:
-        """Played seconds, theo and points as of the terminal's clock (paused slips stand still)."""
+    def _elapsed(self) -> int:
+        """Whole seconds on the terminal's clock since the overview shown was read."""
+        if self.view is None:
+            return 0
+        elapsed = self.session.database.clock.now() - self.view.as_of
+        return max(0, int(elapsed.total_seconds()))
+
+    def _now(self, slip: LiveSlip, elapsed: int) -> tuple[int, Any, int]:
+        """Played seconds, theo and points `elapsed` seconds after the overview (paused slips
+        stand still; points are the slip's accrual, shown for rated visits only)."""
+        still = elapsed == 0 or slip.status is not SlipStatus.OPEN
+        if still and slip.visit_kind is VisitKind.GAMING_IDENTIFIED_RATED:
+            # The overview accrued the slip as of its read: nothing has accrued since.
+            return slip.played_seconds, slip.theo, slip.suggested_points
         played = slip.played_seconds
-        if slip.status is SlipStatus.OPEN and self.view is not None:
-            elapsed = self.session.database.clock.now() - self.view.as_of
-            played += max(0, int(elapsed.total_seconds()))
+        if slip.status is SlipStatus.OPEN:
+            played += elapsed
         result = accrue(slip.average_bet_cents, played, slip.snapshot)
         return played, result.theo, result.points
 
     def _tick(self) -> None:
+        """Time played, theo and points of running slips, and how long visits are open.
+
+        From what the last read brought and the clock, without the database; a cell is
+        redrawn only if what it shows changed.
+        """
         if self.view is None:
             return
-        grid = self.slips_grid
+        elapsed = self._elapsed()
+        cells: list[tuple[str, str, Cell]] = []
         for key, slip in self._slips.items():
             if slip.status is not SlipStatus.OPEN:
                 continue
-            played, theo_now, points_now = self._now(slip)
-            grid.update_cell(key, "played", clock(played))
-            grid.update_cell(key, "theo", theo(theo_now))
-            grid.update_cell(key, "points", self._points_cell(slip, points_now))
+            played, theo_now, points_now = self._now(slip, elapsed)
+            cells.append((key, "played", clock(played)))
+            cells.append((key, "theo", theo(theo_now)))
+            cells.append((key, "points", self._points_cell(slip, points_now)))
+        self.slips_grid.set_cells(cells)
         now = self.session.database.clock.now()
-        for key, visit in self._visits.items():
-            open_for = spoken(int((now - visit.opened_at).total_seconds()))
-            self.visits_grid.update_cell(key, "open_for", open_for)
+        self.visits_grid.set_cells(
+            (key, "open_for", spoken(int((now - visit.opened_at).total_seconds())))
+            for key, visit in self._visits.items()
+        )
 
     def _show_filters(self) -> None:
         pit = self.pit or "all pits"
@@ -545,7 +567,7 @@ class FloorScreen(ModeScreen):
             if actor is not None and actor.role is not StaffRole.DEALER:
                 n = len(self.view.visits)
                 parts.append(f"{n} open visit{'s' if n != 1 else ''}")
-        self.query_one("#floor-filters", Static).update(" │ ".join(parts))
+        _update(self.query_one("#floor-filters", Static), " │ ".join(parts))
 
     def _empty_text(self) -> str:
         actor = self.session.actor
@@ -968,6 +990,21 @@ class FloorScreen(ModeScreen):
             self.app.push_screen(ComplianceScreen())
 
 
+def _update(static: Static, text: str) -> None:
+    """Show `text` in `static` unless it shows it already (an update lays the screen out
+    again, and a refresh that changes nothing should redraw nothing)."""
+    if static.content != text:
+        static.update(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _literal(text: str) -> Text:
+    """``literal(text)``, made once per text: a refresh that shows the same names and labels
+    hands the lists the same cells, which they see as unchanged without comparing them.
+    (Cells are never modified once made.)"""
+    return literal(text)
+
+
 class _Highlight(NamedTuple):
     """A row to highlight once a read shows it."""
 
@@ -1001,13 +1038,3 @@ def _selected_key(grid: DataTable[Any]) -> str | None:
     if grid.row_count == 0:
         return None
     return grid.coordinate_to_cell_key(grid.cursor_coordinate).row_key.value
-
-
-def _restore(grid: DataTable[Any], key: str | None) -> None:
-    """Put the cursor back on the row it was on (by key), if that row is still there."""
-    if key is None:
-        return
-    try:
-        grid.move_cursor(row=grid.get_row_index(key))
-    except RowDoesNotExist:  # the row is gone: the cursor stays where clear() left it
-        return
