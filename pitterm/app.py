@@ -7,6 +7,7 @@ and the one place a failed worker becomes an error notification.
 
 from __future__ import annotations
 
+import gc
 import time
 from asyncio import AbstractEventLoop
 from collections.abc import Callable, Iterable
@@ -220,6 +221,9 @@ class PitApp(App[None]):
         status = self.session.status
         return None if status is None else status.idle_lock_minutes * 60.0
 
+    def on_unmount(self) -> None:
+        gc.unfreeze()
+
     def on_mount(self) -> None:
         self.set_interval(self.idle_check_seconds, self._check_idle, name="idle-lock")
         self.set_interval(self.STATUS_REFRESH_SECONDS, self._refresh_status, name="status")
@@ -235,12 +239,14 @@ class PitApp(App[None]):
             self.screen.reset()
         self.switch_mode("floor")
         self.refresh_bindings()
+        self.call_after_refresh(_freeze_heap)
 
     def sign_out(self, message: str = "Signed out.") -> None:
         """Forget the staff member, drop every mode's screens, show the sign-in screen."""
         self.session.actor = None
         self.session.status = None
         self._locked = False
+        gc.unfreeze()  # the signed-out staff member's screens may be collected again
         self.switch_mode(SIGN_IN)
         for spec in MODE_SPECS:
             self._discard_mode(spec.name)
@@ -457,3 +463,14 @@ def _demo_logins() -> tuple[DemoLoginRow, ...]:
     from pitterm.demo_casinos import DEMO_LOGINS
 
     return tuple(DEMO_LOGINS)
+
+
+def _freeze_heap() -> None:
+    """Keep what sign-in built out of the cyclic collector's full passes.
+
+    The shell, the first mode and the domain's caches are live until sign-out; a full
+    collection scanning them each time paused the floor's clock tick for 150-390 ms.
+    Sign-out (and exit) unfreezes, so nothing frozen outlives the staff member's session.
+    """
+    gc.collect()
+    gc.freeze()
