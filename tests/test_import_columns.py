@@ -3,13 +3,13 @@
 ``ChunkStager.stage`` must give, for every record, the reference's verdict (``RowRules``):
 the same values for a staged row, the same errors and raw cells for a refused one. Chunks of
 generated records — plausible cells, vendor mess, unusual but valid values, ragged rows —
-are staged both ways and compared line by line, value by value.
+and blocks of plain split lines are staged both ways and compared row by row, value by value,
+each value read as the database reads its text.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,9 +17,15 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pitterm.domain.import_columns import FIELD_COLUMNS, NULL, ChunkStager, _line
-from pitterm.domain.import_file import Record
-from pitterm.domain.import_rows import RowRules, _parse_date, parse_mapping
+from pitterm.domain.import_columns import (
+    SLOW_COLUMNS,
+    ChunkStager,
+    StagedChunk,
+    _text,
+    binary_array_values,
+)
+from pitterm.domain.import_file import Block, Chunk, Record
+from pitterm.domain.import_rows import FIELD_NAMES, RowRules, _parse_date, parse_mapping
 from tests.import_support import HEADER, MAPPING, RITA
 
 NOW = datetime(2026, 11, 21, 20, 0, tzinfo=UTC)
@@ -33,6 +39,8 @@ CELLS: dict[str, list[str]] = {
     "Email": [
         *["rita@example.com", "RAY@Example.COM", "bad@", "a b@x.com", "x@xn--bcher-kva.com"],
         *["ü@example.com", "a..b@example.com", "q@localhost", "", "x" * 70 + "@example.com"],
+        "r@" + ".".join(["d" * 62] * 3) + ".example.com",  # long (202) but valid
+        "r@" + ".".join(["d" * 62] * 4) + ".example.com",  # over 254 characters
     ],
     "Phone": ["702-555-0100", "(702) 555 0100", "702  555 0100", "call me", "", "+1 702"],
     "Card": ["C-1001", "c-1002", "C 1003!", "", "ß-1234", "abc", "ſ-99999", "C-\u0661\u0662\u0663"],
@@ -67,39 +75,92 @@ def records(draw: st.DrawFn) -> list[Record]:
     return rows
 
 
-def lines(text: str) -> list[str]:
-    """COPY lines end at a newline only (a U+2028 in a cell is data)."""
-    assert text.endswith("\n")
-    return text[:-1].split("\n")
+def fast_rows(staged: StagedChunk) -> list[tuple[Any, ...]]:
+    """Every row of a staged chunk as the INSERT stores it (values read as the database
+    reads their texts): the fast rows from the column texts, the others from their values."""
+    rows = []
+    if staged.fast is not None:
+        texts = {name: column_values(text, staged.count) for name, text in staged.fast.items()}
+        for n in range(1, staged.count + 1):
+            if n in staged.skip:
+                continue
+            values = {name: texts[name][n - 1] if name in texts else "" for name in FIELD_NAMES}
+            line = staged.lines[n - 1] if staged.lines else staged.first_line + n - 1
+            rows.append(typed(staged.first_row + n - 1, line, None, None, values))
+    slow = dict(zip(SLOW_COLUMNS, staged.slow, strict=True))
+    for i in range(len(slow["row_number"])):
+        values = {name: slow[name][i] for name in FIELD_NAMES}
+        rows.append(
+            typed(
+                slow["row_number"][i],
+                slow["line_number"][i],
+                slow["errors"][i],
+                slow["raw_values"][i],
+                values,
+            )
+        )
+    return sorted(rows, key=lambda row: row[0])
 
 
-def unescaped(part: str) -> str:
-    """COPY text's backslash escapes undone, as the server reads them."""
-    return re.sub(r"\\(.)", lambda m: {"t": "\t", "n": "\n", "r": "\r"}.get(m[1], m[1]), part)
+def column_values(text: str | bytes, count: int) -> list[Any]:
+    """A fast column's values: the lines of its text, or its binary array's elements."""
+    if isinstance(text, bytes):
+        values = binary_array_values(text)
+        assert len(values) == count
+        return values
+    lines = text.split("\n") if text else [""] * count
+    assert len(lines) == count
+    return lines
 
 
-def decoded(line: str) -> tuple[Any, ...]:
-    """A COPY line as values: numbers as ints, JSON as objects, null as None."""
-    parts = [None if part == NULL else unescaped(part) for part in line.split("\t")]
-    row, number, errors, raw, *fields = parts
-    points = FIELD_COLUMNS.index("imported_points_balance")
-    if fields[points] is not None:
-        fields[points] = int(fields[points])
-    return (
-        int(row),  # type: ignore[arg-type]
-        int(number),  # type: ignore[arg-type]
+def typed(
+    row: int, line: int, errors: str | None, raw: str | None, values: dict[str, Any]
+) -> tuple[Any, ...]:
+    """A row's texts as the database reads them: empty or None is null, then each column's
+    type (the date, bigint and timestamptz input functions read ISO text and digits)."""
+    out: list[Any] = [
+        row,
+        line,
         json.loads(errors) if errors else [],
         json.loads(raw) if raw else {},
-        *fields,
-    )
+    ]
+    for name in FIELD_NAMES:
+        value = values[name]
+        if value is None or value == "":
+            out.append(None)
+        elif isinstance(value, date):  # a binary array's element (a datetime is a date too)
+            out.append(value)
+        elif name == "date_of_birth":
+            out.append(date.fromisoformat(value))
+        elif name == "imported_points_balance":
+            assert value.isascii() and value.isdigit(), value
+            out.append(int(value))
+        elif name == "imported_last_activity_at":
+            out.append(datetime.fromisoformat(value))
+        else:
+            assert "\n" not in value and "\x00" not in value, value
+            out.append(value)
+    return tuple(out)
 
 
-def staged_both_ways(stager: ChunkStager, chunk: list[Record]) -> tuple[list, list, int, int]:
-    text, errors = stager.stage(chunk)
-    fast = sorted(decoded(line) for line in lines(text))
-    results = [stager.reference(record) for record in chunk]
-    slow = sorted(decoded(_line(r, res)) for r, res in zip(chunk, results, strict=True))
-    return fast, slow, errors, sum(res.status.value == "error" for res in results)
+def reference_rows(stager: ChunkStager, records: list[Record]) -> tuple[list[tuple], int]:
+    rows, errors = [], 0
+    for record in records:
+        result = stager.reference(record)
+        errors += result.status.value == "error"
+        values = {name: _text(result.values[name]) for name in FIELD_NAMES}
+        errors_json = json.dumps(result.errors) if result.errors else None
+        raw_json = json.dumps(result.raw) if result.raw else None
+        rows.append(typed(record.row_number, record.line_number, errors_json, raw_json, values))
+    return rows, errors
+
+
+def staged_both_ways(stager: ChunkStager, chunk: Chunk) -> tuple[list, list, int, int]:
+    staged = stager.stage(chunk)
+    records = list(chunk.records()) if isinstance(chunk, Block) else chunk
+    slow, expected = reference_rows(stager, records)
+    assert staged.count == len(records)
+    return fast_rows(staged), slow, staged.errors, expected
 
 
 @settings(max_examples=400, deadline=None)
@@ -111,31 +172,60 @@ def test_fast_path_agrees_with_the_reference(chunk: list[Record]) -> None:
     assert errors == expected
 
 
+PLAIN_MESS = st.text(alphabet=st.sampled_from(list("aé ß\\\xa0=+-@0123456789")), max_size=8)
+
+
+@st.composite
+def blocks(draw: st.DrawFn) -> Block:
+    """Plain lines, split: cells without quotes or line breaks, padded or not."""
+    count = draw(st.integers(1, 12))
+    columns = []
+    for column in HEADER:
+        plain = [c for c in CELLS[column] if "\n" not in c and "\x00" not in c]
+        cells = []
+        for _ in range(count):
+            cell = (
+                draw(st.one_of(st.sampled_from(plain), PLAIN_MESS))
+                if draw(st.integers(0, 4)) == 0
+                else draw(st.sampled_from(plain[:2]))
+            )
+            cells.append(draw(st.sampled_from(["", " ", "  "])) + cell)
+        columns.append(cells)
+    first = draw(st.integers(1, 10_000))
+    return Block(first, first + draw(st.integers(1, 5)), columns)
+
+
+@settings(max_examples=300, deadline=None)
+@given(block=blocks())
+def test_a_block_agrees_with_the_reference_on_the_cells_csv_reads(block: Block) -> None:
+    stager = ChunkStager(RowRules(parse_mapping(FORMATS), HEADER, time_zone=VEGAS, now=NOW))
+    fast, slow, errors, expected = staged_both_ways(stager, block)
+    assert fast == slow
+    assert errors == expected
+
+
 def test_a_clean_chunk_takes_the_fast_path_and_keeps_every_value() -> None:
     stager = ChunkStager(RowRules(parse_mapping(MAPPING), HEADER, time_zone=VEGAS, now=NOW))
     chunk = [Record(n, n + 1, list(RITA)) for n in range(1, 101)]
     calls = []
     reference = stager.reference
     stager.reference = lambda record: calls.append(record) or reference(record)  # type: ignore[method-assign]
-    text, errors = stager.stage(chunk)
-    assert (errors, calls) == (0, [])
-    first = lines(text)[0].split("\t")
-    assert first == [
-        "1",
-        "2",
-        NULL,
-        NULL,
-        "Rita",
-        "Hayworth",
-        "1970-05-17",
-        "rita@example.com",
-        "702-555-0100",
-        "C-1001",
-        "Gold",
-        "1200",
-        "2026-10-01T07:00:00+00:00",
-    ]
-    assert date.fromisoformat(first[6]) == date(1970, 5, 17)
+    staged = stager.stage(chunk)
+    assert (staged.errors, staged.skip, calls) == (0, [], [])
+    assert (staged.first_row, staged.first_line, staged.lines) == (1, 2, None)
+    assert staged.fast is not None
+    first = {name: column_values(text, 100)[0] for name, text in staged.fast.items()}
+    assert first == {
+        "first_name": "Rita",
+        "last_name": "Hayworth",
+        "date_of_birth": date(1970, 5, 17),
+        "email": "rita@example.com",
+        "phone": "702-555-0100",
+        "loyalty_card_number": "C-1001",
+        "imported_tier": "Gold",
+        "imported_points_balance": "1200",
+        "imported_last_activity_at": datetime(2026, 10, 1, 7, 0, tzinfo=UTC),
+    }
 
 
 def test_one_bad_row_leaves_the_rest_fast_and_gets_the_reference_errors() -> None:
@@ -146,26 +236,33 @@ def test_one_bad_row_leaves_the_rest_fast_and_gets_the_reference_errors() -> Non
     calls = []
     reference = stager.reference
     stager.reference = lambda record: calls.append(record) or reference(record)  # type: ignore[method-assign]
-    text, errors = stager.stage(chunk)
-    assert errors == 1
+    staged = stager.stage(chunk)
+    assert staged.errors == 1
     assert [r.row_number for r in calls] == [2]
-    refused = next(decoded(line) for line in lines(text) if line.startswith("2\t"))
-    assert refused[2] == [{"column": "Points", "reason": "a points balance cannot be negative"}]
+    assert staged.skip == [2]
+    slow = dict(zip(SLOW_COLUMNS, staged.slow, strict=True))
+    assert slow["row_number"] == [2]
+    assert json.loads(slow["errors"][0]) == [
+        {"column": "Points", "reason": "a points balance cannot be negative"}
+    ]
 
 
-def test_cells_that_would_break_copy_are_escaped() -> None:
+def test_cells_that_would_break_the_column_texts_go_to_the_reference() -> None:
     stager = ChunkStager(RowRules(parse_mapping(MAPPING), HEADER, time_zone=VEGAS, now=NOW))
     odd = list(RITA)
-    odd[6] = "\\N"  # a tier label that looks like COPY's null
+    odd[6] = "\\N"  # a tier label that looks like COPY's null: data here, kept as it is
     broken = list(RITA)
-    broken[1] = "Hay\tworth\\"
-    text, errors = stager.stage([Record(1, 2, odd), Record(2, 3, broken)])
-    staged = lines(text)
-    assert len(staged) == 2 and errors == 1
-    assert all(len(line.split("\t")) == 13 for line in staged)
-    assert staged[0].split("\t")[10] == "\\\\N"  # escaped: COPY reads it back as \N, not null
-    assert decoded(staged[0])[10] == "\\N"
-    assert decoded(staged[1])[2][0]["column"] == "Last Name"
+    broken[1] = "Hay\nworth"  # a line break inside a quoted cell
+    nul = list(RITA)
+    nul[3] = "rita\x00@example.com"
+    chunk = [Record(1, 2, odd), Record(2, 3, broken), Record(4, 5, nul)]
+    staged = stager.stage(chunk)
+    assert (staged.errors, staged.skip, staged.lines) == (2, [2, 3], [2, 3, 5])
+    rows = fast_rows(staged)
+    assert rows[0][4 + FIELD_NAMES.index("imported_tier")] == "\\N"
+    assert rows[1][2][0]["column"] == "Last Name"
+    assert rows[2][2][0]["column"] == "Email"
+    assert all("\x00" not in text for text in (staged.fast or {}).values() if isinstance(text, str))
 
 
 @settings(max_examples=500, deadline=None)

@@ -7,10 +7,13 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pitterm.domain.errors import DomainError, ErrorCode
 from pitterm.domain.import_file import (
     FIELD_SIZE_LIMIT,
+    Block,
     CsvStream,
     detect_delimiter,
     sample_facts,
@@ -189,3 +192,116 @@ class TestRecords:
             list(stream.records())
             assert stream.sha256() == hashlib.sha256(path.read_bytes()).hexdigest()
             assert stream.bytes_read == path.stat().st_size
+
+
+def chunked(
+    path: Path, size: int, delimiter: str = ","
+) -> tuple[list[tuple], list[tuple[str, int]], str]:
+    """Every row ``chunks`` reads, as records; each chunk's kind and size; the stream's hash."""
+    rows: list[tuple] = []
+    kinds: list[tuple[str, int]] = []
+    with CsvStream(path, "utf-8", delimiter) as stream:
+        for chunk in stream.chunks(size):
+            if isinstance(chunk, Block):
+                found = list(chunk.records())
+                kinds.append(("block", len(found)))
+                assert [r.row_number for r in found] == list(
+                    range(chunk.first_row, chunk.first_row + chunk.row_count)
+                )
+            else:
+                found = chunk
+                kinds.append(("records", len(found)))
+            rows.extend((r.row_number, r.line_number, r.fields, r.problem) for r in found)
+        digest = stream.sha256()
+    return rows, kinds, digest
+
+
+# Lines a vendor file might hold: plain rows, padded cells, quotes, embedded line breaks,
+# blank and all-blank rows, ragged rows, CRLF and lone CR, NUL, unterminated quotes.
+LINE_PARTS = st.sampled_from(
+    ["Rita", " Ray ", "", "  ", "O'Neil", "x y", '"q"', '"a,b"', '"l1\nl2"', 'a"b', "é", "\x00"]
+)
+
+
+@st.composite
+def csv_files(draw: st.DrawFn) -> tuple[str, str]:
+    delimiter = draw(st.sampled_from([",", ";", "\t", "|"]))
+    width = draw(st.integers(1, 4))
+    lines = [delimiter.join(f"h{i}" for i in range(width))]
+    for _ in range(draw(st.integers(0, 30))):
+        kind = draw(st.integers(0, 9))
+        if kind == 0:
+            lines.append(draw(st.sampled_from(["", "  ", delimiter * (width - 1)])))
+            continue
+        cells = draw(st.lists(LINE_PARTS, min_size=width, max_size=width))
+        if kind == 1:
+            cells = cells[: draw(st.integers(0, width))]
+        elif kind == 2:
+            cells.append("extra")
+        elif kind >= 5:
+            cells = [c for c in cells if '"' not in c and "\x00" not in c]
+            cells += ["plain"] * (width - len(cells))
+        lines.append(delimiter.join(cells))
+    ending = draw(st.sampled_from(["\n", "\r\n", "\r"]))
+    text = ending.join(lines) + draw(st.sampled_from([ending, ""]))
+    if draw(st.booleans()):
+        text += '"never closed\n'
+    return text, delimiter
+
+
+class TestChunks:
+    """Staging reads ``chunks``; they hold exactly the rows ``records`` reads."""
+
+    @settings(max_examples=300, deadline=None)
+    @given(data=csv_files(), size=st.integers(1, 7))
+    def test_chunks_read_what_the_csv_reader_reads(
+        self, tmp_path_factory: pytest.TempPathFactory, data: tuple[str, str], size: int
+    ) -> None:
+        text, delimiter = data
+        path = tmp_path_factory.mktemp("chunks") / "f.csv"
+        path.write_bytes(text.encode())
+        rows, kinds, digest = chunked(path, size, delimiter)
+        assert rows == records(path, delimiter=delimiter)
+        assert all(count == size for _kind, count in kinds[:-1])  # one transaction's rows
+        assert digest == hashlib.sha256(text.encode()).hexdigest()
+
+    def test_plain_lines_come_as_blocks_of_the_chunk_size(self, tmp_path: Path) -> None:
+        path = tmp_path / "plain.csv"
+        path.write_text(csv_text([RITA] * 10), encoding="utf-8")
+        with CsvStream(path, "utf-8", ",") as stream:
+            chunks = list(stream.chunks(4))
+        assert [type(c).__name__ for c in chunks] == ["Block", "Block", "Block"]
+        assert [(c.first_row, c.first_line, c.row_count) for c in chunks] == [  # type: ignore[union-attr]
+            (1, 2, 4),
+            (5, 6, 4),
+            (9, 10, 2),
+        ]
+        first = chunks[0]
+        assert isinstance(first, Block)
+        assert first.columns[HEADER.index("Email")][0] == RITA[3]
+        assert first.after(3).first_row == 4 and first.after(3).row_count == 1
+
+    def test_a_chunk_with_a_quote_is_read_as_records_and_sized_in_rows(
+        self, tmp_path: Path
+    ) -> None:
+        quoted = ['"Hay, worth"' if c == "Hayworth" else c for c in RITA]
+        path = tmp_path / "quoted.csv"
+        lines = [",".join(HEADER), ",".join(RITA), "", ",".join(quoted), ",".join(RITA)]
+        path.write_text("\n".join(lines * 2) + "\n", encoding="utf-8")
+        rows, kinds, _digest = chunked(path, 2)
+        assert kinds[0] == ("records", 2)
+        assert rows == records(path)
+        assert [r[2][1] for r in rows if r[2] is not None][:3] == [
+            "Hayworth",
+            "Hay, worth",
+            "Hayworth",
+        ]
+
+    def test_cells_padded_after_the_delimiter_read_as_csv_reads_them(self, tmp_path: Path) -> None:
+        path = tmp_path / "padded.csv"
+        path.write_text(",".join(HEADER) + "\n" + ", ".join(RITA) + "\n", encoding="utf-8")
+        with CsvStream(path, "utf-8", ",") as stream:
+            (block,) = list(stream.chunks(10))
+        assert isinstance(block, Block)
+        assert block.columns[1][0] == " Hayworth"  # as split
+        assert block.fields(0) == RITA  # as the csv reader reads it (skipinitialspace)

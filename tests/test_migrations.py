@@ -2,24 +2,50 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import delete, exc, func, insert, inspect, select, text, update
 
 import db
 from pitterm.domain.database import Database
-from pitterm.domain.tables import Base, casino_scoped_tables
+from pitterm.domain.enums import StaffRole
+from pitterm.domain.tables import (
+    ENFORCED_BY_TRIGGER_ON_POSTGRES,
+    Base,
+    ImportBatch,
+    ImportRow,
+    Player,
+    casino_scoped_tables,
+)
+from tests.factories import build_casino
+from tests.import_support import row_numbers, stage_sample
 
 
 def schema_differences(database: Database) -> list[Any]:
+    postgres = database.engine.dialect.name == "postgresql"
+
+    def compared(item: Any, _name: Any, kind: str, reflected: bool, _other: Any) -> bool:
+        # A foreign key Postgres enforces by triggers (0009) is expected on SQLite only;
+        # test_import_row_batch_key_is_enforced_by_triggers_on_postgres checks the triggers.
+        return not (
+            postgres
+            and kind == "foreign_key_constraint"
+            and not reflected
+            and item.info.get(ENFORCED_BY_TRIGGER_ON_POSTGRES)
+        )
+
     with database.raw() as conn:
         # Types are compared with alembic's own rules; pitterm's portable types (decimal text
         # and JSON variants) need no special casing: their dialect implementations are what
         # the migrations create, so any difference reported here is a real one.
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_object": compared}
+        )
         return compare_metadata(context, Base.metadata)
 
 
@@ -153,3 +179,170 @@ def test_downgrade_to_base_then_upgrade_restores_postgres_security(
     }
     assert set(casino_scoped_tables()) <= policies
     assert can_insert_ledger is True
+
+
+# --- import rows reference their batch and player: foreign keys, or on Postgres triggers (0009) --
+
+
+def _staged_batch(database: Database, code: str) -> tuple[Any, Any, Any]:
+    """A casino with a staged two-row batch: (casino id, batch id, loyalty manager)."""
+    world = build_casino(database, code)
+    actor = world.actor(StaffRole.LOYALTY_MANAGER)
+    batch = stage_sample(database, actor).batch
+    return actor.casino_id, batch.id, actor
+
+
+def _row(batch_id: Any, casino_id: Any, row_number: int, player: Any = None) -> dict[str, Any]:
+    return {
+        "batch_id": batch_id,
+        "row_number": row_number,
+        "casino_id": casino_id,
+        "line_number": row_number + 1,
+        "status": "staged",
+        "errors": [],
+        "raw_values": {},
+        "player_id": player,
+    }
+
+
+def _bare_player(database: Database, casino_id: Any) -> Any:
+    """A player row that nothing but an import row will reference."""
+    player_id = uuid.uuid4()
+    with database.raw() as conn:
+        conn.execute(
+            insert(Player.__table__).values(
+                id=player_id,
+                casino_id=casino_id,
+                first_name="Rita",
+                last_name="Hayworth",
+                created_at=database.clock.now(),
+            )
+        )
+        conn.commit()
+    return player_id
+
+
+def _refused(database: Database, statement: Any, rows: Any = None) -> str:
+    """Run ``statement`` as the owner: it must fail on integrity and leave nothing."""
+    with database.raw() as conn:
+        with pytest.raises(exc.IntegrityError) as raised:
+            conn.execute(statement, rows) if rows is not None else conn.execute(statement)
+        conn.rollback()
+    return str(raised.value)
+
+
+BATCH_KEY = "fk_import_row_batch_id_import_batch"
+PLAYER_KEY = "fk_import_row_player_id_player"
+IMPORT_TRIGGERS = {
+    "import_row_inserted_referenced",
+    "import_row_updated_referenced",
+    "import_batch_keeps_rows",
+    "player_keeps_import_rows",
+}
+
+
+def test_import_rows_reference_their_batch_and_player_on_both_backends(
+    backend: Database,
+) -> None:
+    """An orphan row, a row under another casino's batch, a row naming no player, a row
+    moved out of its batch, and a batch or player deleted from under its rows: all refused,
+    by foreign keys on SQLite and by 0009's statement-level triggers on Postgres."""
+    casino_id, batch_id, _actor = _staged_batch(backend, "ALPHA")
+    other_casino, other_batch, _other = _staged_batch(backend, "BRAVO")
+    rows = insert(ImportRow.__table__)
+    _refused(backend, rows, [_row(uuid.uuid4(), casino_id, 3)])
+    _refused(backend, rows, [_row(batch_id, other_casino, 3)])  # the batch of another casino
+    _refused(backend, rows, [_row(batch_id, casino_id, 3, player=uuid.uuid4())])
+    # One orphan among good rows refuses the whole statement.
+    _refused(backend, rows, [_row(batch_id, casino_id, 3), _row(uuid.uuid4(), casino_id, 4)])
+    assert row_numbers(backend, batch_id) == [1, 2]
+
+    table, batches, players = ImportRow.__table__, ImportBatch.__table__, Player.__table__
+    first = update(table).where(table.c.batch_id == batch_id, table.c.row_number == 1)
+    _refused(backend, first.values(batch_id=uuid.uuid4()))
+    _refused(backend, first.values(casino_id=other_casino))
+    _refused(backend, first.values(batch_id=other_batch))  # that batch is another casino's
+    _refused(backend, first.values(player_id=uuid.uuid4()))
+    this_batch = batches.c.id == batch_id
+    _refused(backend, delete(batches).where(this_batch))
+    _refused(backend, update(batches).where(this_batch).values(id=uuid.uuid4()))
+    _refused(backend, update(batches).where(this_batch).values(casino_id=other_casino))
+
+    player_id = _bare_player(backend, casino_id)
+    with backend.raw() as conn:
+        conn.execute(rows, [_row(batch_id, casino_id, 3, player=player_id)])
+        conn.execute(first.values(player_id=player_id))
+        conn.commit()
+    this_player = players.c.id == player_id
+    _refused(backend, delete(players).where(this_player))
+    _refused(backend, update(players).where(this_player).values(id=uuid.uuid4()))
+    assert row_numbers(backend, batch_id) == [1, 2, 3]
+
+    with backend.raw() as conn:  # unreferenced, a player or a batch may go (owner cleanup)
+        conn.execute(update(table).where(table.c.batch_id == batch_id).values(player_id=None))
+        conn.execute(delete(players).where(this_player))
+        conn.execute(delete(table).where(table.c.batch_id == batch_id))
+        conn.execute(update(batches).where(this_batch).values(file_name="renamed.csv"))
+        conn.execute(delete(batches).where(this_batch))
+        conn.commit()
+        assert conn.scalar(select(func.count()).select_from(batches).where(this_batch)) == 0
+
+
+def test_postgres_checks_import_rows_per_statement_not_per_row(
+    pg_database: Database, app_database: Database
+) -> None:
+    """0009: import_row has no foreign keys on Postgres; its triggers name the key they
+    stand for, and refuse the application role (under row-level security) just the same."""
+    casino_id, batch_id, actor = _staged_batch(pg_database, "ALPHA")
+    with pg_database.raw() as conn:
+        keys = conn.scalars(
+            text(
+                "SELECT conname FROM pg_constraint WHERE conrelid = 'import_row'::regclass"
+                " AND contype = 'f'"
+            )
+        ).all()
+        triggers = set(
+            conn.scalars(
+                text(
+                    "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+                    " AND tgrelid::regclass::text IN ('import_row', 'import_batch', 'player')"
+                )
+            )
+        )
+    assert keys == []
+    assert triggers == IMPORT_TRIGGERS
+    rows = insert(ImportRow.__table__)
+    for row, key in (
+        (_row(uuid.uuid4(), casino_id, 9), BATCH_KEY),
+        (_row(batch_id, casino_id, 9, player=uuid.uuid4()), PLAYER_KEY),
+    ):
+        with app_database.uow(actor) as uow, pytest.raises(exc.IntegrityError) as raised:
+            uow.session.execute(rows, [row])
+        assert key in str(raised.value)
+    assert row_numbers(pg_database, batch_id) == [1, 2]
+
+
+def test_downgrading_0009_restores_the_foreign_keys(pg_database: Database) -> None:
+    config = db.config(pg_database.engine)
+    command.downgrade(config, "0008")
+    casino_id, batch_id, _actor = _staged_batch(pg_database, "ALPHA")
+    with pg_database.raw() as conn:
+        keys = set(
+            conn.scalars(
+                text(
+                    "SELECT conname FROM pg_constraint WHERE conrelid = 'import_row'::regclass"
+                    " AND contype = 'f'"
+                )
+            )
+        )
+        triggers = conn.scalar(
+            text("SELECT count(*) FROM pg_trigger WHERE tgname = ANY(:names)"),
+            {"names": list(IMPORT_TRIGGERS)},
+        )
+    assert (keys, triggers) == ({BATCH_KEY, PLAYER_KEY}, 0)
+    rows = insert(ImportRow.__table__)
+    assert BATCH_KEY in _refused(pg_database, rows, [_row(uuid.uuid4(), casino_id, 5)])
+    command.upgrade(config, "head")
+    assert schema_differences(pg_database) == []
+    assert BATCH_KEY in _refused(pg_database, rows, [_row(uuid.uuid4(), casino_id, 5)])
+    assert row_numbers(pg_database, batch_id) == [1, 2]

@@ -1,4 +1,4 @@
-"""Staging a chunk of records column by column: ``RowRules`` at bulk speed, as COPY text.
+"""Staging a chunk of rows column by column: ``RowRules`` at bulk speed, as column texts.
 
 ``RowRules.apply`` is the reference: it reads one record and says, with reasons, what is
 wrong with it. Applied to a million rows it is also the import's bottleneck. ``ChunkStager``
@@ -10,10 +10,15 @@ Per mapped field it takes the chunk's column of cells at once: low-cardinality f
 (e-mail, card, phone, points) through one regular expression over the whole column, with a
 per-cell retry only when that fails. A row is fast only if every one of its cells passed;
 anything else — an error, an unusual but valid value, a ragged row, a csv problem — gets
-``RowRules.apply`` and its result, errors and all. The output is Postgres COPY text (tab
-separated, ``\\N`` for null), built by joining columns, never by formatting values row by
-row. tests/test_import_columns.py checks the fast path against the reference on generated
-rows, value for value.
+``RowRules.apply`` and its result, errors and all.
+
+The output (``StagedChunk``) is what one INSERT needs: per field, the fast rows' normalised
+values as one newline-separated text (the database splits it; an empty line is null) — the
+two date fields as arrays in Postgres's binary format instead, so the database need not
+parse a million dates — the positions of the rows left out, and those rows' reference
+results as values.
+tests/test_import_columns.py checks the fast path against the reference on generated rows,
+value for value.
 
 Pure: no database, no files.
 """
@@ -22,15 +27,16 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+import struct
+from collections.abc import Callable, Sequence
 from contextlib import suppress
-from datetime import date, datetime, timedelta
-from itertools import compress
-from operator import attrgetter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
-from pitterm.domain.import_file import Record
+from pitterm.domain.import_file import Block, Chunk, Record
 from pitterm.domain.import_rows import (
+    FIELD_NAMES,
     FORMULA_STARTS,
     MAX_CELL,
     MAX_TIER_LABEL,
@@ -42,101 +48,159 @@ from pitterm.domain.import_rows import (
 )
 from pitterm.domain.import_status import ImportRowStatus
 
-NULL: Final = "\\N"
-"""COPY's null."""
-LOAD_COLUMNS: tuple[str, ...] = (
+SLOW_COLUMNS: tuple[str, ...] = (
     "row_number",
     "line_number",
     "errors",
     "raw_values",
-    "first_name",
-    "last_name",
-    "date_of_birth",
-    "email",
-    "phone",
-    "loyalty_card_number",
-    "imported_tier",
-    "imported_points_balance",
-    "imported_last_activity_at",
+    *FIELD_NAMES,
 )
-"""The columns of each COPY line, in order; a staged row's errors and raw values are null."""
-FIELD_COLUMNS = LOAD_COLUMNS[4:]
-_EMAIL_AT = FIELD_COLUMNS.index("email")
-_CARD_AT = FIELD_COLUMNS.index("loyalty_card_number")
+"""The values of each row left to the reference, in order (``StagedChunk.slow``)."""
 MEMO_LIMIT = 65_536
 """Entries per memo before it starts over (a file has far fewer distinct names and dates)."""
 
 _BAD: Final = "\x00"
-"""A memo's verdict "not for the fast path" (no normalised text can hold a NUL)."""
+"""A verdict "not for the fast path" (no normalised text can hold a NUL)."""
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _EMAIL = rf"(?=[^@\n]{{1,64}}@){_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9.-]+"
+_EMAILS = rf"(?=[^@\n]{{1,64}}@){_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9.-]{{1,189}}"
+"""_EMAIL at most 254 characters long (64 before the @, 189 after), for a whole column."""
 _CARD = r"[A-Z0-9-]{4,32}"
-_PHONE = r"[0-9+().-][0-9+() .-]{4,31}"
+_PHONE = r"[0-9+().-][0-9+() .-]{3,30}[0-9+().-]"
+"""5 to 32 characters; neither end a space (a cell with spaces around goes cell by cell)."""
 _DIGITS = r"[0-9]{1,12}"
-"""ASCII digits only: the reference also reads other scripts' digits, which COPY would not."""
+"""ASCII digits only: the reference also reads other scripts' digits, which the database
+would not."""
+_DIGITS_ONLY = re.compile(_DIGITS)
 _GROUPED_POINTS = re.compile(r"[0-9]{1,3}(?:[ ,_][0-9]{3}){1,3}")
 _SEPARATORS = str.maketrans("", "", " ,_")
 _DOMAINS = re.compile(r"@([^@\n]*)\n")
-_PREFIX = "{0}\t{1}\t" + NULL + "\t" + NULL
-"""A fast row's row and line numbers, and its null errors and raw values."""
-_ROW_NUMBER = attrgetter("row_number")
-_LINE_NUMBER = attrgetter("line_number")
-_NO_ID = (NULL, NULL)
+_EMAIL_MAX = 254
+
+DATE_OID: Final = 1082
+TIMESTAMPTZ_OID: Final = 1184
+BINARY_FIELDS: Final = {"date_of_birth": DATE_OID, "imported_last_activity_at": TIMESTAMPTZ_OID}
+"""Fields whose fast values come as one-dimensional binary arrays of these element types."""
+_DAY_ZERO = date(2000, 1, 1)
+_INSTANT_ZERO = datetime(2000, 1, 1, tzinfo=UTC)
+"""Postgres's epoch: binary dates count days from it, binary instants microseconds."""
+_MICROSECOND = timedelta(microseconds=1)
+_NULL_ELEMENT: Final = b"\xff\xff\xff\xff"
+"""A null element of a binary array (length -1)."""
+_BAD_ELEMENT: Final = b""
+"""An element's verdict "not for the fast path" (a real element is never empty)."""
+_DATE_ELEMENT = struct.Struct("!ii")
+_INSTANT_ELEMENT = struct.Struct("!iq")
+_ARRAY_HEADER = struct.Struct("!iiIii")
 
 
-def _column(cell: str, *, optional: bool) -> re.Pattern[str]:
-    """Every cell of a newline-joined column (each followed by a newline) matches ``cell``."""
-    one = f"(?:{cell})?" if optional else f"(?:{cell})"
-    return re.compile(f"(?:{one}\\n)*")
+def _column(cell: str) -> re.Pattern[str]:
+    """Every cell of a newline-joined column (each followed by a newline) is ``cell`` or
+    empty."""
+    return re.compile(f"(?:(?:{cell})?\\n)*")
+
+
+def _optional(cell: str) -> re.Pattern[str]:
+    return re.compile(f"(?:{cell})?")
+
+
+@dataclass(frozen=True)
+class StagedChunk:
+    """A chunk of rows, staged: what the INSERT of its rows needs.
+
+    The rows are numbered ``first_row``, ``first_row + 1``, … in chunk order; their line
+    numbers are ``lines`` when given, else ``first_line`` on, one each.
+    """
+
+    count: int
+    errors: int
+    """How many of the rows are error rows (all of them are among the slow ones)."""
+    first_row: int
+    first_line: int
+    lines: list[int] | None
+    fast: dict[str, str | bytes] | None
+    """Per mapped field, the normalised value of every row of the chunk, newline-separated,
+    an empty line for null (BINARY_FIELDS: a binary array, null for a slow row). Only rows
+    not in ``skip`` are to be stored from it; None when every row is slow."""
+    skip: list[int]
+    """The chunk positions (from 1) of the slow rows, in order."""
+    slow: list[list[Any]]
+    """Per SLOW_COLUMNS, the slow rows' values: numbers, JSON texts (errors, raw values;
+    None when there are none), and field values as text or None."""
 
 
 class ChunkStager:
-    """``rules`` applied to chunks of records; staged rows come out as COPY text."""
+    """``rules`` applied to chunks of rows, the common rows column by column."""
 
     def __init__(self, rules: RowRules) -> None:
         self.rules = rules
         self.fields = {name: index for name, index, _column in rules.plan}
         self._names: dict[str, str] = {}
-        self._births: dict[str, str] = {}
+        self._births: dict[str, bytes] = {}
         self._tiers: dict[str, str] = {}
-        self._activity: dict[str, str] = {}
+        self._activity: dict[str, bytes] = {}
         self._domains: dict[str, bool] = {}
-        self._emails = _column(_EMAIL, optional=True)
+        self._birth_element = _birth_element(rules)
+        self._emails = _column(_EMAILS)
         self._email = re.compile(_EMAIL)
-        self._cards = _column(_CARD, optional=True)
-        self._card = re.compile(_CARD)
-        self._phones = _column(_PHONE, optional=True)
-        self._phone = re.compile(_PHONE)
-        self._points = _column(_DIGITS, optional=True)
-        self._digits = re.compile(_DIGITS)
+        self._cards = _column(_CARD)
+        self._card = _optional(_CARD)
+        self._phones = _column(_PHONE)
+        self._phone = _optional(_PHONE)
+        self._points = _column(_DIGITS)
 
-    def stage(self, records: Sequence[Record]) -> tuple[str, int]:
-        """COPY lines for ``records`` (LOAD_COLUMNS) and how many of them are error rows."""
+    def stage(self, chunk: Chunk) -> StagedChunk:
+        """The chunk's rows, the common ones as column texts, the others by the reference."""
         width = self.rules.width
-        fast = [r for r in records if r.fields is not None and len(r.fields) == width]
-        slow = (
-            []
-            if len(fast) == len(records)
-            else [r for r in records if r.fields is None or len(r.fields) != width]
-        )
-        lines: list[str] = []
-        if fast:
-            texts, bad = self._fast(fast)
-            prefixes = map(_PREFIX.format, map(_ROW_NUMBER, fast), map(_LINE_NUMBER, fast))
-            joined: Iterable[str] = map("\t".join, zip(prefixes, *texts, strict=False))
-            if bad:
-                slow.extend(fast[i] for i in sorted(bad))
-                keep = [True] * len(fast)
-                for i in bad:
-                    keep[i] = False
-                joined = compress(joined, keep)
-            lines.extend(joined)
+        odd: list[int] = []
+        if isinstance(chunk, Block):
+            columns, count = chunk.columns, chunk.row_count
+            first_row, first_line, lines = chunk.first_row, chunk.first_line, None
+            record_at: Callable[[int], Record] = chunk.record
+        else:
+            count = len(chunk)
+            blank = [""] * width
+            rows: list[Sequence[str]] = []
+            for i, record in enumerate(chunk):
+                if record.fields is not None and len(record.fields) == width:
+                    rows.append(record.fields)
+                else:
+                    odd.append(i)
+                    rows.append(blank)
+            columns = list(map(list, zip(*rows, strict=True)))
+            first_row, first_line = chunk[0].row_number, chunk[0].line_number
+            consecutive = chunk[-1].line_number - first_line == count - 1
+            lines = None if consecutive else [r.line_number for r in chunk]
+            record_at = chunk.__getitem__
+        fast: dict[str, str | bytes] = {}
+        slow_rows = set(odd)
+        for name in FIELD_NAMES:
+            index = self.fields.get(name)
+            if index is None:
+                continue
+            text, bad = self._check(name, columns[index])
+            fast[name] = text
+            slow_rows.update(bad)
+        slow_rows.update(self._no_identity(fast, count))
+        skip = sorted(slow_rows)
+        slow: list[list[Any]] = [[] for _ in SLOW_COLUMNS]
         errors = 0
-        for record in slow:
+        for i in skip:
+            record = record_at(i)
             result = self.reference(record)
             errors += result.status is ImportRowStatus.ERROR
-            lines.append(_line(record, result))
-        return ("\n".join(lines) + "\n") if lines else "", errors
+            for column, value in zip(slow, _slow_values(record, result), strict=True):
+                column.append(value)
+        return StagedChunk(
+            count=count,
+            errors=errors,
+            first_row=first_row,
+            first_line=first_line,
+            lines=lines,
+            fast=fast if len(skip) < count else None,
+            skip=[i + 1 for i in skip],
+            slow=slow,
+        )
 
     def reference(self, record: Record) -> RowResult:
         """What ``RowRules`` says of one record (the slow path, and the arbiter)."""
@@ -146,106 +210,95 @@ class ChunkStager:
 
     # -- the fast path -------------------------------------------------------------------
 
-    def _fast(self, records: list[Record]) -> tuple[list[list[str]], set[int]]:
-        """Per field column, COPY text for every record; and the records not for this path.
-
-        Column at a time, and the checks for a failure are C-level scans: the common chunk
-        has none, and pays no Python loop over its rows.
-        """
-        count = len(records)
-        by_position = list(zip(*(r.fields for r in records if r.fields is not None), strict=True))
-        bad: set[int] = set()
-        texts: list[list[str]] = []
-        for name in FIELD_COLUMNS:
-            index = self.fields.get(name)
-            if index is None:
-                texts.append([NULL] * count)
-                continue
-            column = self._check(name, list(map(str.strip, by_position[index])))
-            if _BAD in column:
-                bad.update(i for i, text in enumerate(column) if text is _BAD)
-            texts.append(column)
-        email, card = texts[_EMAIL_AT], texts[_CARD_AT]
-        if NULL in email:  # no identity: the reference says why
-            bad.update(i for i, pair in enumerate(zip(email, card, strict=True)) if pair == _NO_ID)
-        return texts, bad
-
-    def _check(self, name: str, cells: list[str]) -> list[str]:
+    def _check(self, name: str, cells: list[str]) -> tuple[str | bytes, list[int]]:
+        """The column's normalised text (or binary array), and the positions the fast path
+        cannot vouch for."""
         if name in ("first_name", "last_name"):
-            return self._memo(cells, self._names, _name_text, optional=False)
+            return self._memo(cells, self._names, _name_text)
         if name == "date_of_birth":
-            return self._memo(cells, self._births, _birth_text(self.rules), optional=False)
+            return self._packed(cells, self._births, self._birth_element, DATE_OID)
         if name == "imported_tier":
-            return self._memo(cells, self._tiers, _tier_text, optional=True)
+            return self._memo(cells, self._tiers, _tier_text)
         if name == "imported_last_activity_at":
-            return self._memo(cells, self._activity, self._activity_text, optional=True)
+            return self._packed(cells, self._activity, self._activity_element, TIMESTAMPTZ_OID)
         if name == "email":
             return self._emails_text(cells)
         if name == "loyalty_card_number":
-            return self._regex(cells, self._cards, self._card, str.upper)
+            return self._cards_text(cells)
         if name == "phone":
-            # Spaces are allowed, runs of them are not (the reference collapses them).
-            texts = self._regex(cells, self._phones, self._phone, None)
-            if any("  " in cell for cell in cells):
-                texts = [_BAD if "  " in c else t for c, t in zip(cells, texts, strict=True)]
-            return texts
+            return self._phones_text(cells)
         return self._points_text(cells)
 
     def _memo(
-        self,
-        cells: list[str],
-        memo: dict[str, str],
-        compute: Callable[[str], str],
-        *,
-        optional: bool,
-    ) -> list[str]:
+        self, cells: list[str], memo: dict[str, str], compute: Callable[[str], str]
+    ) -> tuple[str, list[int]]:
         texts: list[str | None] = list(map(memo.get, cells))
         i = -1
         with suppress(ValueError):  # ``index`` finds the next miss; none left ends the loop
             while True:
                 i = texts.index(None, i + 1)
                 cell = cells[i]
-                if not cell:
-                    texts[i] = NULL if optional else _BAD
-                    continue
-                if len(memo) >= MEMO_LIMIT:
-                    memo.clear()
-                texts[i] = memo[cell] = compute(cell)
-        return texts  # type: ignore[return-value]
+                known = memo.get(cell)
+                if known is None:
+                    if len(memo) >= MEMO_LIMIT:
+                        memo.clear()
+                    known = memo[cell] = compute(cell)
+                texts[i] = known
+        return _joined(texts)  # type: ignore[arg-type]
 
-    def _regex(
-        self,
-        cells: list[str],
-        column: re.Pattern[str],
-        cell: re.Pattern[str],
-        transform: Callable[[str], str] | None,
-    ) -> list[str]:
-        joined = "\n".join(cells) + "\n"
-        if transform is not None:
-            joined = transform(joined)
-        if joined.count("\n") == len(cells) and column.fullmatch(joined):
-            return [text or NULL for text in joined[:-1].split("\n")]
-        out = []
-        for value in cells:
-            text = transform(value) if transform is not None else value
-            if not value:
-                out.append(NULL)
-            elif "\n" not in text and cell.fullmatch(text):
-                out.append(text)
-            else:
-                out.append(_BAD)
-        return out
+    def _packed(
+        self, cells: list[str], memo: dict[str, bytes], compute: Callable[[str], bytes], oid: int
+    ) -> tuple[bytes, list[int]]:
+        """``_memo`` for a binary column: each cell's array element, remembered."""
+        elements: list[bytes | None] = list(map(memo.get, cells))
+        i = -1
+        with suppress(ValueError):
+            while True:
+                i = elements.index(None, i + 1)
+                cell = cells[i]
+                known = memo.get(cell)
+                if known is None:
+                    if len(memo) >= MEMO_LIMIT:
+                        memo.clear()
+                    known = memo[cell] = compute(cell)
+                elements[i] = known
+        bad: list[int] = []
+        if _BAD_ELEMENT in elements:
+            bad = [i for i, element in enumerate(elements) if element == _BAD_ELEMENT]
+            for i in bad:
+                elements[i] = _NULL_ELEMENT
+        header = _ARRAY_HEADER.pack(1, _NULL_ELEMENT in elements, oid, len(cells), 1)
+        return header + b"".join(elements), bad  # type: ignore[arg-type]
 
-    def _emails_text(self, cells: list[str]) -> list[str]:
+    def _emails_text(self, cells: list[str]) -> tuple[str, list[int]]:
         joined = "\n".join(cells) + "\n"
+        if joined.count("\n") != len(cells):  # a cell with a line break
+            return self._emails_one_by_one(cells)
+        bad = _unmatched(joined, self._emails)
+        if not all(map(self._plain_domain, set(_DOMAINS.findall(joined)))):
+            return self._emails_one_by_one(cells)
+        lowered = joined[:-1].lower()
+        if not bad:
+            return lowered, []
+        texts = lowered.split("\n")
+        for i in bad:
+            texts[i] = self._email_text(cells[i])
+        return _joined(texts)
+
+    def _emails_one_by_one(self, cells: list[str]) -> tuple[str, list[int]]:
+        return _joined(list(map(self._email_text, cells)))
+
+    def _email_text(self, cell: str) -> str:
+        text = cell.strip()
+        if not text:
+            return ""
         if (
-            joined.count("\n") == len(cells)
-            and max(map(len, cells)) <= 254
-            and self._emails.fullmatch(joined)
-            and all(map(self._plain_domain, set(_DOMAINS.findall(joined))))
+            len(text) > _EMAIL_MAX
+            or not self._email.fullmatch(text)
+            or not self._plain_domain(text.rpartition("@")[2])
         ):
-            return [text or NULL for text in joined[:-1].lower().split("\n")]
-        return self._emails_one_by_one(cells)
+            return _BAD
+        return text.lower()
 
     def _plain_domain(self, domain: str) -> bool:
         ok = self._domains.get(domain)
@@ -255,38 +308,116 @@ class ChunkStager:
             ok = self._domains[domain] = _plain_domain(domain)
         return ok
 
-    def _emails_one_by_one(self, cells: list[str]) -> list[str]:
-        texts = self._regex(cells, self._emails, self._email, None)
-        if any(len(cell) > 254 for cell in cells):
-            texts = [_BAD if len(c) > 254 else t for c, t in zip(cells, texts, strict=True)]
-        for i, text in enumerate(texts):
-            if text is not _BAD and text != NULL:
-                ok = self._plain_domain(text.rpartition("@")[2])
-                texts[i] = text.lower() if ok else _BAD
-        return texts
+    def _cards_text(self, cells: list[str]) -> tuple[str, list[int]]:
+        return self._regex(cells, self._cards, self._card_text, str.upper)
 
-    def _points_text(self, cells: list[str]) -> list[str]:
+    def _card_text(self, cell: str) -> str:
+        text = cell.strip().upper()
+        return text if self._card.fullmatch(text) else _BAD
+
+    def _phones_text(self, cells: list[str]) -> tuple[str, list[int]]:
+        text, bad = self._regex(cells, self._phones, self._phone_text)
+        if "  " not in text:
+            return text, bad
+        # Spaces are allowed, runs of them are not (the reference collapses them).
+        texts = text.split("\n")
+        doubled = [i for i, value in enumerate(texts) if "  " in value]
+        for i in doubled:
+            texts[i] = ""
+        return "\n".join(texts), sorted({*bad, *doubled})
+
+    def _phone_text(self, cell: str) -> str:
+        text = cell.strip()
+        return text if self._phone.fullmatch(text) else _BAD
+
+    def _points_text(self, cells: list[str]) -> tuple[str, list[int]]:
+        return self._regex(cells, self._points, _points_text)
+
+    def _regex(
+        self,
+        cells: list[str],
+        column: re.Pattern[str],
+        one: Callable[[str], str],
+        transform: Callable[[str], str] | None = None,
+    ) -> tuple[str, list[int]]:
+        """A column that one pattern over its joined text vouches for; the cells it does not
+        take (and only those) are tried one by one (``one``: their text, or _BAD)."""
         joined = "\n".join(cells) + "\n"
-        if joined.count("\n") == len(cells) and self._points.fullmatch(joined):
-            return [text or NULL for text in joined[:-1].split("\n")]
-        out = []
-        for cell in cells:
-            if not cell:
-                out.append(NULL)
-            elif self._digits.fullmatch(cell):
-                out.append(cell)
-            elif _GROUPED_POINTS.fullmatch(cell):
-                out.append(cell.translate(_SEPARATORS))
-            else:
-                out.append(_BAD)
-        return out
+        if transform is not None:
+            joined = transform(joined)
+        if joined.count("\n") != len(cells):  # a cell with a line break
+            return _joined(list(map(one, cells)))
+        bad = _unmatched(joined, column)
+        if not bad:
+            return joined[:-1], []
+        texts = joined[:-1].split("\n")
+        for i in bad:
+            texts[i] = one(cells[i])
+        return _joined(texts)
 
-    def _activity_text(self, cell: str) -> str:
-        value = _plain(cell)
-        if value is None:
-            return _BAD
-        moment = self.rules._last_activity(value)
-        return _BAD if isinstance(moment, str) else moment.isoformat()
+    def _activity_element(self, cell: str) -> bytes:
+        value = cell.strip()
+        if not value:
+            return _NULL_ELEMENT
+        plain = _plain(value)
+        if plain is None:
+            return _BAD_ELEMENT
+        moment = self.rules._last_activity(plain)
+        if isinstance(moment, str):
+            return _BAD_ELEMENT
+        return _INSTANT_ELEMENT.pack(8, (moment - _INSTANT_ZERO) // _MICROSECOND)
+
+    def _no_identity(self, fast: dict[str, str | bytes], count: int) -> list[int]:
+        """Rows with neither an e-mail nor a card: the reference says why they cannot stage."""
+        emails = _empty_at(fast.get("email"), count)
+        cards = _empty_at(fast.get("loyalty_card_number"), count)
+        return sorted(emails & cards)
+
+
+def _joined(texts: list[str]) -> tuple[str, list[int]]:
+    """A column's texts as one text (an empty line for a bad cell), and the bad positions."""
+    joined = "\n".join(texts)
+    if _BAD not in joined:
+        return joined, []
+    bad = [i for i, text in enumerate(texts) if text == _BAD]
+    return joined.replace(_BAD, ""), bad
+
+
+def _unmatched(joined: str, column: re.Pattern[str]) -> list[int]:
+    """The positions of the lines of ``joined`` (newline-ended cells) that ``column`` (a run
+    of valid lines) does not take: the longest valid run is matched from the start and again
+    after each line it stops at, so a column with a few bad cells is still scanned in C."""
+    bad: list[int] = []
+    position = row = 0
+    end = len(joined)
+    match = column.match
+    while True:
+        stop = match(joined, position).end()  # type: ignore[union-attr]
+        if stop == end:
+            return bad
+        row += joined.count("\n", position, stop)
+        bad.append(row)
+        position = joined.index("\n", stop) + 1
+        row += 1
+
+
+def _points_text(cell: str) -> str:
+    text = cell.strip()
+    if not text or _DIGITS_ONLY.fullmatch(text):
+        return text
+    if _GROUPED_POINTS.fullmatch(text):
+        return text.translate(_SEPARATORS)
+    return _BAD
+
+
+def _empty_at(text: str | bytes | None, count: int) -> set[int]:
+    """The positions of a column text's empty lines (every position: an unmapped field)."""
+    if text is None:
+        return set(range(count))
+    assert isinstance(text, str)
+    if text and "\n\n" not in text and text[0] != "\n" and text[-1] != "\n":
+        return set()
+    return {i for i, value in enumerate(text.split("\n")) if not value}
 
 
 def _plain(cell: str) -> str | None:
@@ -297,37 +428,63 @@ def _plain(cell: str) -> str | None:
 
 
 def _name_text(cell: str) -> str:
-    value = _plain(cell)
-    if value is None or len(value) > 80 or not _is_name(value):
+    value = _plain(cell.strip())
+    if not value or len(value) > 80 or not _is_name(value):
         return _BAD
     return value
 
 
 def _tier_text(cell: str) -> str:
-    value = _plain(cell)
-    if value is None or len(value) > MAX_TIER_LABEL or value.startswith(FORMULA_STARTS):
+    value = cell.strip()
+    if not value:
+        return ""
+    plain = _plain(value)
+    if plain is None or len(plain) > MAX_TIER_LABEL or plain.startswith(FORMULA_STARTS):
         return _BAD
-    return value.replace("\\", "\\\\")
+    return plain
 
 
-def _birth_text(rules: RowRules) -> Callable[[str], str]:
+def _birth_element(rules: RowRules) -> Callable[[str], bytes]:
     earliest = date(1900, 1, 1)
 
-    def text(cell: str) -> str:
-        value = _plain(cell)
-        if value is None:
-            return _BAD
+    def element(cell: str) -> bytes:
+        value = _plain(cell.strip())
+        if not value:
+            return _BAD_ELEMENT
         moment = _parse_date(value, rules.formats)
         if isinstance(moment, str):
-            return _BAD
+            return _BAD_ELEMENT
         born = moment.date()
         # Enrolment compares with today; a date this close to it is left to the reference
         # (which asks the clock each time) rather than remembered across midnight.
         if not earliest <= born < date.today() - timedelta(days=1):
-            return _BAD
-        return born.isoformat()
+            return _BAD_ELEMENT
+        return _DATE_ELEMENT.pack(4, (born - _DAY_ZERO).days)
 
-    return text
+    return element
+
+
+def binary_array_values(data: bytes) -> list[date | datetime | None]:
+    """A BINARY_FIELDS array's values, read as Postgres reads it (for tests and checks)."""
+    _ndim, _flags, oid, count, _lower = _ARRAY_HEADER.unpack_from(data)
+    values: list[date | datetime | None] = []
+    offset = _ARRAY_HEADER.size
+    for _ in range(count):
+        (length,) = struct.unpack_from("!i", data, offset)
+        offset += 4
+        if length == -1:
+            values.append(None)
+            continue
+        if oid == DATE_OID:
+            (days,) = struct.unpack_from("!i", data, offset)
+            values.append(_DAY_ZERO + timedelta(days=days))
+        else:
+            (micros,) = struct.unpack_from("!q", data, offset)
+            values.append(_INSTANT_ZERO + micros * _MICROSECOND)
+        offset += length
+    if offset != len(data):
+        raise ValueError("trailing bytes after the array's elements")
+    return values
 
 
 def _plain_domain(domain: str) -> bool:
@@ -339,27 +496,21 @@ def _plain_domain(domain: str) -> bool:
     return checked is not None and checked.lower() == domain.lower()
 
 
-def _line(record: Record, result: RowResult) -> str:
-    """One COPY line from the reference's result (a slow-path row)."""
+def _slow_values(record: Record, result: RowResult) -> list[Any]:
+    """A slow row's values in SLOW_COLUMNS order."""
     values = result.values
-    parts = [
-        str(record.row_number),
-        str(record.line_number),
-        _text(json.dumps(result.errors, ensure_ascii=False)) if result.errors else NULL,
-        _text(json.dumps(result.raw, ensure_ascii=False)) if result.raw else NULL,
+    return [
+        record.row_number,
+        record.line_number,
+        json.dumps(result.errors, ensure_ascii=False) if result.errors else None,
+        json.dumps(result.raw, ensure_ascii=False) if result.raw else None,
+        *(_text(values[name]) for name in FIELD_NAMES),
     ]
-    parts.extend(_text(values[name]) for name in FIELD_COLUMNS)
-    return "\t".join(parts)
 
 
-_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return NULL
-    if isinstance(value, str):
-        return value.translate(_ESCAPES)
+def _text(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
     if isinstance(value, datetime | date):
         return value.isoformat()
     return str(value)

@@ -6,6 +6,12 @@ else Latin-1, reported. ``CsvStream`` then parses it with the stdlib csv reader,
 at a time, re-hashing what it reads so a file that changes mid-import is noticed. Memory is
 bounded by the csv field limit, whatever the file's size.
 
+Staging reads the same stream in chunks (``CsvStream.chunks``): a run of lines that holds
+nothing for the csv reader to interpret — no quote, no blank row, exactly one cell per header
+column on every line — is split at the delimiter as a whole and handed over column by column
+(a ``Block``); any other run goes through the csv reader as records. Both read the same
+cells: tests/test_import_file.py checks chunks against records on generated files.
+
 File-level problems (unreadable, empty, UTF-16, no header) raise ``DomainError``; a record
 the csv module cannot parse (bad quoting, an oversized cell) becomes a row-level problem and
 reading goes on with the next line.
@@ -17,8 +23,10 @@ import codecs
 import csv
 import hashlib
 import io
+from collections import deque
 from collections.abc import Callable, Iterator
 from functools import partial
+from itertools import islice
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, BinaryIO, NamedTuple, Self
@@ -76,6 +84,44 @@ class Record(NamedTuple):
 
 _record = partial(tuple.__new__, Record)
 """``Record(...)`` without the Python-level ``__new__`` of a named tuple (a million calls)."""
+
+
+class Block(NamedTuple):
+    """Consecutive data rows, one per file line, read column by column.
+
+    Every row has exactly one cell per header column and is not blank; the block's rows are
+    numbered from ``first_row`` and its lines from ``first_line``, one each.
+    """
+
+    first_row: int
+    first_line: int
+    columns: list[list[str]]
+    """Per header column, each row's cell as split at the delimiter. The csv reader would
+    also drop spaces at a cell's start (``fields`` gives exactly what it reads)."""
+
+    @property
+    def row_count(self) -> int:
+        return len(self.columns[0])
+
+    def fields(self, index: int) -> list[str]:
+        """The cells of the block's ``index``-th row exactly as the csv reader reads them."""
+        return [column[index].lstrip(" ") for column in self.columns]
+
+    def record(self, index: int) -> Record:
+        return Record(self.first_row + index, self.first_line + index, self.fields(index))
+
+    def records(self) -> Iterator[Record]:
+        return map(self.record, range(self.row_count))
+
+    def after(self, skip: int) -> Block:
+        """The block without its first ``skip`` rows."""
+        return Block(
+            self.first_row + skip, self.first_line + skip, [c[skip:] for c in self.columns]
+        )
+
+
+Chunk = Block | list[Record]
+"""A chunk of data rows: a plain block, or records the csv reader read."""
 
 
 def open_binary(path: Path) -> io.BufferedReader:
@@ -306,6 +352,10 @@ class CsvStream:
         self._text: io.TextIOWrapper | None = None
         self._reader: CsvReader | None = None
         self._line_num: Callable[[], int] = lambda: 0
+        self._handed_back: deque[str] = deque()
+        """Lines ``chunks`` read but left to the csv reader (read before the file's next)."""
+        self._block_lines = 0
+        """Lines ``chunks`` consumed as blocks, past the csv reader."""
         self.header: list[str] = []
         self.header_line = 0
 
@@ -322,7 +372,7 @@ class CsvStream:
             newline="",
         )
         reader = csv.reader(
-            self._text,
+            self._lines(self._text),
             delimiter=self.delimiter,
             quotechar='"',
             doublequote=True,
@@ -330,9 +380,21 @@ class CsvStream:
             strict=True,
         )
         self._reader = reader
-        self._line_num = lambda: reader.line_num
+        self._line_num = lambda: self._block_lines + reader.line_num
         self._read_header()
         return self
+
+    def _lines(self, text: io.TextIOWrapper) -> Iterator[str]:
+        """The csv reader's lines: any handed back by ``chunks``, then the file's own."""
+        handed_back = self._handed_back
+        while True:
+            if handed_back:
+                yield handed_back.popleft()
+                continue
+            line = text.readline()
+            if not line:
+                return
+            yield line
 
     def __exit__(
         self,
@@ -395,22 +457,119 @@ class CsvStream:
             raise RuntimeError("CsvStream used outside its `with` block")
         row_number = 0
         line = self._line_num()
-        # The loop is the import's hottest: one C-level iteration per record, the csv error
-        # (rare) handled by resuming the loop, a blank row told by its first cell mostly.
+        line_num = self._line_num
+        # One C-level iteration per record, the csv error (rare) handled by resuming the
+        # loop, a blank row told by its first cell mostly.
         while True:
             try:
                 for fields in reader:
-                    start, line = line + 1, reader.line_num
+                    start, line = line + 1, line_num()
                     if fields and (fields[0].strip() or "".join(fields).strip()):
                         row_number += 1
                         yield _record((row_number, start, fields, None))
                 return
             except csv.Error as error:
-                start, line = line + 1, reader.line_num
+                start, line = line + 1, line_num()
                 row_number += 1
                 yield Record(row_number, start, None, _describe_csv_error(error, start, line))
             except OSError as error:
                 raise _unreadable(self.path, error) from error
+
+    def chunks(self, size: int) -> Iterator[Chunk]:
+        """The data rows in file order, ``size`` rows a chunk (the last may have fewer).
+
+        The same rows as ``records`` (use one or the other on a stream): ``size`` lines that
+        form a plain block come as a ``Block``; otherwise the csv reader reads them (and as
+        many more lines as a chunk of ``size`` records needs) into a list of records.
+        """
+        reader, text = self._reader, self._text
+        if reader is None or text is None:
+            raise RuntimeError("CsvStream used outside its `with` block")
+        width = len(self.header)
+        row_number = 0
+        line = self._line_num()
+        while True:
+            try:
+                lines = list(islice(text, size))
+            except OSError as error:
+                raise _unreadable(self.path, error) from error
+            if not lines:
+                return
+            columns = _plain_block(lines, width, self.delimiter)
+            if columns is not None:
+                yield Block(row_number + 1, line + 1, columns)
+                row_number += len(lines)
+                line += len(lines)
+                self._block_lines += len(lines)
+                continue
+            self._handed_back.extend(lines)
+            records: list[Record] = []
+            while len(records) < size:
+                if not self._handed_back:
+                    try:
+                        more = list(islice(text, size - len(records)))
+                    except OSError as error:
+                        raise _unreadable(self.path, error) from error
+                    if not more:
+                        break
+                    self._handed_back.extend(more)
+                try:
+                    fields = next(reader)
+                except StopIteration:  # pragma: no cover - a handed-back line is always there
+                    break
+                except csv.Error as error:
+                    start, line = line + 1, self._line_num()
+                    row_number += 1
+                    problem = _describe_csv_error(error, start, line)
+                    records.append(Record(row_number, start, None, problem))
+                    continue
+                except OSError as error:
+                    raise _unreadable(self.path, error) from error
+                start, line = line + 1, self._line_num()
+                if fields and (fields[0].strip() or "".join(fields).strip()):
+                    row_number += 1
+                    records.append(_record((row_number, start, fields, None)))
+            if records:
+                yield records
+
+
+def _plain_block(lines: list[str], width: int, delimiter: str) -> list[list[str]] | None:
+    """``lines`` as columns of cells, if the csv reader would read them as exactly that.
+
+    They must hold no quote character (nor NUL, nor a lone carriage return), have ``width``
+    cells each and no cell near the csv field limit, and none may be
+    blank (every cell blank: not a row). All checks are scans of the joined text or of a
+    column, never a loop over rows.
+    """
+    text = "".join(lines)
+    count = len(lines)
+    if '"' in text or "\x00" in text:
+        return None
+    if not text.endswith("\n"):
+        if text.endswith("\r"):
+            return None
+        text += "\n"  # the file's last line, unterminated: csv reads it as if it were
+    if "\r" in text:
+        if text.count("\r\n") != count or text.count("\r") != count:
+            return None  # a carriage return that is not part of every line's ending
+        text = text.replace("\r\n", "\n")
+    if max(map(len, lines)) >= FIELD_SIZE_LIMIT:
+        return None
+    # Each line's first cell is marked by a leading newline: a row with a wrong number of
+    # cells puts some line's first cell in another column, or leaves the count uneven.
+    cells = ("\n" + text.replace("\n", delimiter + "\n")).split(delimiter)
+    if cells.pop() != "\n" or len(cells) != count * width:
+        return None
+    firsts = "".join(cells[::width])
+    if firsts.count("\n") != count:
+        return None
+    columns = [firsts[1:].split("\n")]
+    columns.extend(cells[k::width] for k in range(1, width))
+    if "" in map(str.strip, columns[0]):
+        blank = [i for i, cell in enumerate(columns[0]) if not cell.strip()]
+        if any(all(not column[i].strip() for column in columns) for i in blank):
+            return None
+    return columns
 
 
 def _describe_csv_error(error: csv.Error, start: int, end: int) -> str:
