@@ -10,7 +10,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -84,18 +84,25 @@ def paired_timings_ms(
 ) -> tuple[list[float], list[float]]:
     """Time two actions alternately, so both see the same machine (load on a shared box
     comes and goes; measuring one side after the other would charge it to one side only)."""
-    for _ in range(warmup):
-        service()
-        baseline()
-    first: list[float] = []
-    second: list[float] = []
-    for i in range(runs):
-        order = ((service, first), (baseline, second))
-        for action, samples in order if i % 2 else order[::-1]:
-            started = time.perf_counter()
-            action()
-            samples.append((time.perf_counter() - started) * 1000)
+    first, second = interleaved_timings_ms([service, baseline], runs, warmup)
     return first, second
+
+
+def interleaved_timings_ms(
+    actions: Sequence[Callable[[], object]], runs: int, warmup: int = 20
+) -> list[list[float]]:
+    """Time several actions in turn, ``runs`` samples each, rotating which goes first."""
+    for _ in range(warmup):
+        for action in actions:
+            action()
+    samples: list[list[float]] = [[] for _ in actions]
+    order = list(range(len(actions)))
+    for i in range(runs):
+        for n in order[i % len(order) :] + order[: i % len(order)]:
+            started = time.perf_counter()
+            actions[n]()
+            samples[n].append((time.perf_counter() - started) * 1000)
+    return samples
 
 
 def p99(samples: list[float]) -> float:

@@ -58,6 +58,7 @@ NOT_OPERATIONS: dict[str, str] = {
     "audit.by": "writes the audit row of the caller's change, inside the caller's transaction",
     "capabilities.require": "the capability check itself",
     "idempotency.run_idempotent": "the transaction wrapper every mutation runs its body in",
+    "idempotency.run_idempotent_from": "run_idempotent with the body's first statement",
     "records.visit": "loads a row for a service that already checked the actor",
     "slips.close_live_slips": "part of close_visit / open_visit, inside their transaction",
     "slips.close_locked": "part of close_slip / move_slip / close_visit, inside their transaction",

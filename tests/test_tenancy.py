@@ -9,7 +9,7 @@ scopes ORM queries and refuses to flush another casino's rows, which is tested h
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -27,6 +27,13 @@ from pitterm.domain.database import Database
 from pitterm.domain.enums import CashDirection, StaffRole, Tier, VisitKind
 from pitterm.domain.errors import DomainError, ErrorCode
 from pitterm.domain.tables import Base, CompItem, Player, Staff, casino_scoped_tables
+from tests.conftest import (
+    BACKENDS,
+    PostgresCluster,
+    PostgresTestDatabase,
+    fresh_pg_database,
+    seeded_database,
+)
 from tests.factories import CasinoWorld, build_casino
 from tests.import_support import stage_sample
 
@@ -189,13 +196,16 @@ def owner_counts(conn: Connection, casino_id: uuid.UUID) -> dict[str, int]:
     }
 
 
-@pytest.fixture
-def two(pg_database: Database, app_database: Database) -> Two:
+def build_two(database: PostgresTestDatabase) -> Two:
     """Casinos A and B built by the owner, their floor activity run as the app role."""
-    a = build_casino(pg_database, "ALPHA")
-    b = build_casino(pg_database, "BRAVO")
-    two = Two(a, b, populate(app_database, a, "Alpha"), populate(app_database, b, "Bravo"))
-    with pg_database.raw() as conn:
+    a = build_casino(database, "ALPHA")
+    b = build_casino(database, "BRAVO")
+    app_role = database.as_app_role()
+    try:
+        two = Two(a, b, populate(app_role, a, "Alpha"), populate(app_role, b, "Bravo"))
+    finally:
+        app_role.dispose()
+    with database.raw() as conn:
         for world in (a, b):
             empty = [t for t, n in owner_counts(conn, world.casino.id).items() if n == 0]
             assert not empty, (
@@ -203,6 +213,30 @@ def two(pg_database: Database, app_database: Database) -> Two:
                 "isolation tests below cover every casino-scoped table"
             )
     return two
+
+
+BUILT_TWO = pytest.StashKey[Two]()
+
+
+@pytest.fixture
+def pg_database(
+    request: pytest.FixtureRequest, pg_cluster: PostgresCluster, pg_template: str
+) -> Iterator[Database]:
+    """conftest's ``pg_database``; for a test that asks for ``two``, a copy of a database that
+    ``build_two`` filled once per session (``app_database`` connects to the copy)."""
+    if "two" not in request.fixturenames:
+        with fresh_pg_database(pg_cluster, pg_template) as database:
+            yield database
+        return
+    with seeded_database(request, "postgres", build_two) as (database, built):
+        request.node.stash[BUILT_TWO] = built
+        yield database
+
+
+@pytest.fixture
+def two(request: pytest.FixtureRequest, pg_database: Database, app_database: Database) -> Two:
+    """Casinos A and B with rows in every casino-scoped table (``build_two``)."""
+    return request.node.stash[BUILT_TWO]
 
 
 # --- Postgres: the catalog --------------------------------------------------------------------
@@ -580,10 +614,31 @@ class Pair:
     player_b: uuid.UUID
 
 
+def build_pair(database: Database) -> Pair:
+    a, b = build_casino(database, "ALPHA"), build_casino(database, "BRAVO")
+    return Pair(a, b, add_player(database, a.admin, "Ann"), add_player(database, b.admin, "Bob"))
+
+
+BUILT_PAIR = pytest.StashKey[Pair]()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> Iterator[Database]:
+    """conftest's ``backend``; for a test that asks for ``pair``, a copy of a database that
+    ``build_pair`` filled once per session."""
+    if "pair" not in request.fixturenames:
+        name = "sqlite_database" if request.param == "sqlite" else "pg_database"
+        yield request.getfixturevalue(name)
+        return
+    with seeded_database(request, request.param, build_pair) as (database, built):
+        request.node.stash[BUILT_PAIR] = built
+        yield database
+
+
 @pytest.fixture
-def pair(backend: Database) -> Pair:
-    a, b = build_casino(backend, "ALPHA"), build_casino(backend, "BRAVO")
-    return Pair(a, b, add_player(backend, a.admin, "Ann"), add_player(backend, b.admin, "Bob"))
+def pair(request: pytest.FixtureRequest, backend: Database) -> Pair:
+    """Casinos A and B with a player each (``build_pair``)."""
+    return request.node.stash[BUILT_PAIR]
 
 
 def test_orm_reader_scoped_to_a_never_returns_b_rows(backend: Database, pair: Pair) -> None:

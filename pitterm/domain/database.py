@@ -6,10 +6,11 @@ that row-level-security policies read, on SQLite (which has no RLS) by adding th
 criterion to every ORM query and refusing to flush rows of another casino. The few hot paths
 that use Core statements instead (``uow.execute``) name the casino in every statement.
 
-Round trips are what a terminal waits for, so the unit of work spends few: no pool
-pre-ping (a dead pooled connection is noticed by the first statement, which is retried), the
-scope settings in one statement, and write-once rows (audit, stored outcomes) sent together
-with the commit.
+What a terminal waits for is round trips and Python, so the unit of work spends few of
+either: no pool pre-ping (a dead pooled connection is noticed by the first statement, which
+is retried), BEGIN and the scope settings in one query, write-once rows (audit, stored
+outcomes) queued and sent as one statement just before COMMIT, and on Postgres the hot
+paths' statements (``Direct``) handed to the driver without SQLAlchemy's per-execution work.
 """
 
 from __future__ import annotations
@@ -17,19 +18,23 @@ from __future__ import annotations
 import re
 import sqlite3
 import uuid
-from collections.abc import Iterator
+from collections import namedtuple
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache, lru_cache
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self, cast, overload
 
 from sqlalchemy import (
+    ClauseElement,
+    Dialect,
     Engine,
     Executable,
     Insert,
     Table,
+    Update,
     bindparam,
     create_engine,
     event,
@@ -40,12 +45,17 @@ from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.base import ExecutableOption
+from sqlalchemy.sql.compiler import SQLCompiler
 
 from pitterm.domain.actor import Actor
 from pitterm.domain.clock import Clock, SystemClock
 from pitterm.domain.errors import DomainError, ErrorCode
 from pitterm.domain.tables import Base, CasinoScoped
+
+if TYPE_CHECKING:  # psycopg is imported when a Postgres engine is made (SQLite never needs it)
+    import psycopg
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -68,9 +78,10 @@ def _configure_postgres(engine: Engine) -> None:
     """Units of work begin their transactions themselves (BEGIN + scope in one round trip).
 
     Their connections run with the driver in autocommit, so the driver sends no BEGIN of its
-    own (that would be a round trip before the scope settings); this listener opens every
-    transaction such a connection starts, including one begun by a statement after a
-    commit. Connections without the option (migrations, ``Database.raw``) are untouched.
+    own (that would be a round trip before the scope settings). The unit of work sends the
+    first BEGIN itself; this listener sends it for a transaction SQLAlchemy begins on such a
+    connection later (a statement after a commit). Connections without the option
+    (migrations, ``Database.raw``) are untouched.
     """
     if event.contains(engine, "begin", _begin_postgres):
         return
@@ -79,8 +90,11 @@ def _configure_postgres(engine: Engine) -> None:
 
 def _begin_postgres(conn: Connection) -> None:
     begin = conn.get_execution_options().get(_BEGIN)
-    if begin is not None:
-        conn.exec_driver_sql(begin)
+    if begin is None:
+        return
+    fairy = conn.connection
+    if _idle(fairy):  # else the unit of work began it itself, and SQLAlchemy only catches up
+        _run(conn.engine, fairy, begin, None, None, conn.invalidate)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -142,6 +156,222 @@ def _begin_scoped(scope: Scope | None, *, read_only: bool = False) -> str:
     )
 
 
+class Direct:
+    """A hot-path Core statement that a Postgres unit of work hands to the driver itself.
+
+    SQLAlchemy's execution path costs some 50 µs of Python per statement, twice the driver's
+    own work; on the comp and close paths, with a handful of statements each, that was most
+    of what the service spent beyond the database. A ``Direct`` statement is compiled once by
+    SQLAlchemy for the engine's dialect — its SQL, each bind parameter with its type's bind
+    processing, each result column with its result processing — and then run on the psycopg
+    connection with nothing in between (``_Plan``). Errors are translated to SQLAlchemy's
+    exceptions as its own execution would (IntegrityError, OperationalError, and a dead
+    connection invalidated). On SQLite it is an ordinary Core statement.
+
+    Only statements whose values are all bound at execution qualify: no "expanding" IN
+    lists, no Python-side column defaults (every value of a DML statement is named), and
+    result columns with distinct names. ``_Plan`` refuses anything else when first used.
+    Being beneath SQLAlchemy, these statements raise no engine events (``echo``,
+    ``before_cursor_execute``) on Postgres.
+    """
+
+    __slots__ = ("_plan", "statement")
+
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+        self._plan: _Plan | None = None
+
+    def plan(self, dialect: Dialect) -> _Plan:
+        plan = self._plan
+        if plan is None or plan.dialect is not dialect:
+            plan = self._plan = _Plan(self.statement, dialect)
+        return plan
+
+
+@dataclass(frozen=True)
+class _Bind:
+    key: str
+    name: str
+    process: Callable[[Any], Any] | None
+    required: bool
+    value: Any
+
+
+class _Plan:
+    """A ``Direct`` statement compiled for one (Postgres) dialect."""
+
+    def __init__(self, statement: Executable, dialect: Dialect) -> None:
+        if not isinstance(statement, ClauseElement):
+            raise TypeError(f"Direct needs a Core statement, not {type(statement).__name__}")
+        compiled = statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)
+        if dialect.paramstyle != "pyformat" or compiled.positional:
+            raise TypeError(f"Direct needs named (pyformat) parameters, not {dialect.paramstyle}")
+        if compiled.literal_execute_params or compiled.post_compile_params:
+            raise TypeError("Direct statements cannot have expanding or literal parameters")
+        if getattr(compiled, "insert_prefetch", ()) or getattr(compiled, "update_prefetch", ()):
+            raise TypeError("Direct DML must name every value (no Python-side column defaults)")
+        self.dialect = dialect
+        self.sql = compiled.string
+        binds: dict[str, _Bind] = {}
+        for parameter, name in compiled.bind_names.items():
+            binds[name] = _Bind(
+                key=parameter.key,
+                name=compiled.escaped_bind_names.get(name, name),
+                process=parameter.type.dialect_impl(dialect).bind_processor(dialect),
+                required=parameter.required,
+                value=parameter.effective_value,
+            )
+        self.binds = tuple(binds.values())
+        columns = list(getattr(statement, "exported_columns", ()))
+        keys = [column.key for column in columns]
+        if len(set(keys)) != len(keys) or not all(key.isidentifier() for key in keys):
+            raise TypeError(f"Direct result columns need distinct names: {keys}")
+        self.types = [column.type.dialect_impl(dialect) for column in columns]
+        self.row: Any = namedtuple("Row", keys) if keys else None
+        self.results: list[Callable[[Any], Any] | None] | None = None
+
+    def parameters(self, given: dict[str, Any]) -> dict[str, Any]:
+        """The driver's parameters: each bind by name, through its type's bind processing."""
+        values: dict[str, Any] = {}
+        for bind in self.binds:
+            if bind.key in given:
+                value = given[bind.key]
+            elif bind.required:
+                raise exc.ArgumentError(f"A value is required for bind parameter {bind.key!r}")
+            else:
+                value = bind.value
+            values[bind.name] = value if bind.process is None else bind.process(value)
+        return values
+
+    def rows(self, cursor: psycopg.Cursor[Any]) -> list[Any]:
+        if self.row is None:  # DML without RETURNING
+            return []
+        results = self.results
+        if results is None:  # the driver's type codes are known after the first execution
+            description = cursor.description
+            if description is None or len(description) != len(self.types):
+                raise TypeError("Direct: the result columns are not the statement's")
+            results = self.results = [
+                kind.result_processor(self.dialect, column.type_code)
+                for kind, column in zip(self.types, description, strict=True)
+            ]
+        make = self.row._make
+        if not any(results):
+            return [make(row) for row in cursor.fetchall()]
+        return [
+            make(
+                value if process is None else process(value)
+                for process, value in zip(results, row, strict=True)
+            )
+            for row in cursor.fetchall()
+        ]
+
+
+class Rows:
+    """What a ``Direct`` statement returned, fetched whole: rows by column name or position."""
+
+    __slots__ = ("_rows", "rowcount")
+
+    def __init__(self, rows: list[Any], rowcount: int) -> None:
+        self._rows = rows
+        self.rowcount = rowcount
+
+    @classmethod
+    def of(cls, result: CursorResult[Any]) -> Rows:
+        return cls(list(result.all()) if result.returns_rows else [], result.rowcount)
+
+    def first(self) -> Any | None:
+        return self._rows[0] if self._rows else None
+
+    def one(self) -> Any:
+        if len(self._rows) != 1:
+            if self._rows:
+                raise exc.MultipleResultsFound("Multiple rows were found when one was required")
+            raise exc.NoResultFound("No row was found when one was required")
+        return self._rows[0]
+
+    def all(self) -> list[Any]:
+        return list(self._rows)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._rows)
+
+
+def _run(
+    engine: Engine,
+    fairy: PoolProxiedConnection,
+    sql: str,
+    parameters: dict[str, Any] | None,
+    plan: _Plan | None,
+    invalidate: Callable[[BaseException], None],
+) -> Rows:
+    """Run ``sql`` on the pooled connection's psycopg connection, errors as SQLAlchemy raises
+    them; a connection found dead is ``invalidate``d (by whoever holds it) so the pool drops it.
+    """
+    import psycopg
+
+    driver = fairy.driver_connection
+    assert driver is not None
+    cursor = fairy.info.get(_CURSOR)
+    if cursor is None or cursor.connection is not driver or cursor.closed:
+        cursor = fairy.info[_CURSOR] = driver.cursor()
+    try:
+        cursor.execute(sql, parameters)
+        return Rows(plan.rows(cursor) if plan is not None else [], cursor.rowcount)
+    except psycopg.Error as error:
+        raise _translated(engine, driver, error, invalidate, sql, parameters) from error
+
+
+def _translated(
+    engine: Engine,
+    driver: psycopg.Connection[Any],
+    error: psycopg.Error,
+    invalidate: Callable[[BaseException], None],
+    sql: str | None = None,
+    parameters: dict[str, Any] | None = None,
+) -> BaseException:
+    """The SQLAlchemy exception SQLAlchemy's own execution would raise for ``error``."""
+    import psycopg
+
+    gone = engine.dialect.is_disconnect(cast(Any, error), cast(Any, driver), None)
+    if gone:
+        invalidate(error)
+    return exc.DBAPIError.instance(
+        sql,
+        parameters,
+        error,
+        psycopg.Error,
+        hide_parameters=engine.hide_parameters,
+        connection_invalidated=gone,
+        dialect=engine.dialect,
+    )
+
+
+def _idle(fairy: PoolProxiedConnection) -> bool:
+    """No transaction open on this (psycopg) connection (libpq's own flag; no round trip)."""
+    driver = fairy.driver_connection
+    assert driver is not None
+    return bool(driver.pgconn.transaction_status == _PQ_IDLE)
+
+
+def _failed(fairy: PoolProxiedConnection) -> bool:
+    """The (psycopg) connection's transaction failed: it can only be rolled back."""
+    driver = fairy.driver_connection
+    assert driver is not None
+    return bool(driver.pgconn.transaction_status == _PQ_INERROR)
+
+
+_PQ_IDLE = 0
+"""libpq's PQTRANS_IDLE (psycopg.pq.TransactionStatus.IDLE)."""
+_PQ_INERROR = 3
+"""libpq's PQTRANS_INERROR (psycopg.pq.TransactionStatus.INERROR)."""
+
+
+_CURSOR = "pitterm_cursor"
+"""Key in a pooled connection's ``info`` of the driver cursor its Direct statements reuse."""
+
+
 @dataclass
 class UnitOfWork:
     """One transaction, scoped to one casino. Rolls back unless ``commit()`` was called.
@@ -151,6 +381,14 @@ class UnitOfWork:
     ``execute`` runs a Core statement on the same connection, for the hot paths where the
     ORM's cost shows: such a statement is not rewritten, so it must filter ``casino_id``
     itself (on Postgres, row-level security still confines it to the casino).
+
+    On Postgres the unit of work checks a connection out of the pool and begins the
+    transaction on the driver itself (BEGIN and the scope settings in one query, the driver
+    in autocommit so it sends no BEGIN of its own); SQLAlchemy's ``Connection`` is made over
+    that connection only when something needs it (the session, a plain Core statement), so
+    a unit of work of ``Direct`` statements alone — a comp, a balance read — spends nothing
+    on it. Either way the connection goes back to the pool with no transaction open and the
+    driver out of autocommit.
     """
 
     engine: Engine
@@ -160,15 +398,28 @@ class UnitOfWork:
     correlation_id: uuid.UUID = field(default_factory=uuid.uuid4)
     _session: Session | None = field(default=None, init=False, repr=False)
     _connection: Connection | None = field(default=None, init=False, repr=False)
+    _fairy: PoolProxiedConnection | None = field(default=None, init=False, repr=False)
+    _begin: str = field(default="", init=False, repr=False)
     _appended: list[tuple[Table, dict[str, Any]]] = field(
         default_factory=list, init=False, repr=False
     )
+    _closing: tuple[Update, dict[str, Any]] | None = field(default=None, init=False, repr=False)
 
     @property
     def connection(self) -> Connection:
-        if self._connection is None:
-            raise RuntimeError("unit of work used outside its `with` block")
-        return self._connection
+        conn = self._connection
+        if conn is None:
+            fairy = self._fairy
+            if fairy is None:
+                raise RuntimeError("unit of work used outside its `with` block")
+            # Postgres: SQLAlchemy's view of the connection this unit of work holds, in the
+            # transaction it began (SQLAlchemy's begin then sends nothing: _begin_postgres).
+            conn = Connection(self.engine, connection=fairy)
+            conn = conn.execution_options(**{_BEGIN: self._begin})
+            if not _idle(fairy):
+                conn.begin()
+            self._connection = conn
+        return conn
 
     @property
     def session(self) -> Session:
@@ -191,13 +442,47 @@ class UnitOfWork:
     def now(self) -> datetime:
         return self.clock.now()
 
+    @overload
+    def execute(self, statement: Direct, parameters: dict[str, Any] | None = None) -> Rows: ...
+    @overload
     def execute(
         self, statement: Executable, parameters: dict[str, Any] | None = None
-    ) -> CursorResult[Any]:
-        """Run a Core statement (which filters casino_id itself) after pending ORM changes."""
+    ) -> CursorResult[Any]: ...
+    def execute(
+        self, statement: Direct | Executable, parameters: dict[str, Any] | None = None
+    ) -> Rows | CursorResult[Any]:
+        """Run a Core statement (which filters casino_id itself) after pending ORM changes.
+
+        A ``Direct`` statement returns its rows fetched (``Rows``); on Postgres it goes to
+        the driver itself, in the unit of work's transaction (begun again, scoped, if a
+        commit ended the last one — as SQLAlchemy begins one for any statement).
+        """
         if self._session is not None:
             self._session.flush()
-        return self.connection.execute(statement, parameters)
+        if not isinstance(statement, Direct):
+            return self.connection.execute(statement, parameters)
+        if self._fairy is None:  # SQLite (or outside the block, which .connection refuses)
+            return Rows.of(self.connection.execute(statement.statement, parameters))
+        fairy, invalidate = self._holder()
+        conn = self._connection
+        if conn is not None:
+            if not conn.in_transaction():
+                conn.begin()  # BEGIN and the scope settings, see _begin_postgres
+        elif _idle(fairy):
+            _run(self.engine, fairy, self._begin, None, None, invalidate)
+        plan = statement.plan(self.engine.dialect)
+        return _run(
+            self.engine, fairy, plan.sql, plan.parameters(parameters or {}), plan, invalidate
+        )
+
+    def _holder(self) -> tuple[PoolProxiedConnection, Callable[[BaseException], None]]:
+        """Postgres: the pooled connection, and how to invalidate it (through SQLAlchemy's
+        Connection when there is one, so that it knows)."""
+        conn, fairy = self._connection, self._fairy
+        assert fairy is not None
+        if conn is not None:
+            return conn.connection, conn.invalidate
+        return fairy, fairy.invalidate
 
     def append(self, entity: type[Base], values: dict[str, Any]) -> None:
         """Queue an INSERT of a write-once row (audit, stored outcome), sent with the commit.
@@ -215,6 +500,14 @@ class UnitOfWork:
             raise _mismatch(entity.__name__)
         self._appended.append((table, values))
 
+    def append_update(self, statement: Update, parameters: dict[str, Any]) -> None:
+        """Queue an UPDATE, sent with the queued rows: for a row this transaction holds
+        locked and reads no more, whose new values are already known (a balance). One per
+        commit; on Postgres the queued INSERTs ride in it as CTEs — one statement in all."""
+        if self._closing is not None:
+            raise RuntimeError("one queued UPDATE per commit")
+        self._closing = (statement, parameters)
+
     def synchronize(self, entity: type[Base], key: object, **values: object) -> None:
         """Tell an ORM copy of a row (if this session holds one) what a Core UPDATE wrote."""
         if self._session is None:
@@ -226,12 +519,17 @@ class UnitOfWork:
 
     def __enter__(self) -> Self:
         self._appended.clear()
+        self._closing = None
+        if self.dialect == "postgresql":
+            self._begin = _begin_scoped(self.scope, read_only=not self.write)
+            self._fairy = self._checkout_and_begin()
+            return self
         # No pre-ping: the first statement (which writes nothing) is retried once on a
-        # fresh connection when the pooled one turns out dead, e.g. after a server restart.
+        # fresh connection when the pooled one turns out dead.
         for attempt in range(2):
             conn = self._connect()
             try:
-                conn.begin()  # Postgres: BEGIN and the scope settings, see _configure_postgres
+                conn.begin()
             except exc.DBAPIError as error:
                 conn.close()
                 if attempt == 0 and error.connection_invalidated:
@@ -243,80 +541,102 @@ class UnitOfWork:
             break
         return self
 
+    def _checkout_and_begin(self) -> PoolProxiedConnection:
+        """Postgres: a pooled connection with this unit of work's transaction begun.
+
+        No pre-ping: BEGIN (which writes nothing) is retried once on a fresh connection when
+        the pooled one turns out dead, e.g. after a server restart.
+        """
+        import psycopg
+
+        for attempt in range(2):
+            try:
+                fairy = self.engine.raw_connection()
+            except (exc.OperationalError, psycopg.OperationalError) as error:
+                raise _unavailable(error) from error
+            driver = fairy.driver_connection
+            assert driver is not None
+            try:
+                try:
+                    driver.autocommit = True
+                except psycopg.Error as error:
+                    raise _translated(self.engine, driver, error, fairy.invalidate) from error
+                _run(self.engine, fairy, self._begin, None, None, fairy.invalidate)
+            except exc.DBAPIError as error:
+                self._release(None, fairy)
+                if attempt == 0 and error.connection_invalidated:
+                    continue
+                if isinstance(error, exc.OperationalError | exc.InterfaceError):
+                    raise _unavailable(error) from error
+                raise
+            return fairy
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def _connect(self) -> Connection:
+        """SQLite: a connection whose transactions begin IMMEDIATE when this unit writes."""
         try:
             conn = self.engine.connect()
         except exc.OperationalError as error:
             raise _unavailable(error) from error
-        if self.dialect == "sqlite":
-            conn = conn.execution_options(sqlite_begin="IMMEDIATE" if self.write else "DEFERRED")
-        elif self.dialect == "postgresql":
-            # The driver sends no BEGIN of its own: each transaction of this connection is
-            # begun by _configure_postgres's listener, with the scope, in one round trip.
-            conn = conn.execution_options(
-                isolation_level="AUTOCOMMIT",
-                **{_BEGIN: _begin_scoped(self.scope, read_only=not self.write)},
-            )
-        return conn
+        return conn.execution_options(sqlite_begin="IMMEDIATE" if self.write else "DEFERRED")
 
     def commit(self) -> None:
         try:
             if self._session is not None:
                 self._session.flush()
-            if self.dialect == "postgresql" and self._appended:
-                self._send_appended_and_commit()
-            else:
-                self._send_appended()
+            self._send_appended()
+            if self._fairy is not None and _failed(self._holder()[0]):
+                # Postgres would answer COMMIT with a silent ROLLBACK: say so instead.
+                raise exc.InvalidRequestError(
+                    "A statement of this transaction failed; it can only be rolled back."
+                )
             if self._session is not None:
                 self._session.commit()
-            if self.connection.in_transaction():
-                self.connection.commit()  # (on Postgres after the pipeline: nothing to send)
+            conn = self._connection
+            if conn is not None:
+                if conn.in_transaction():
+                    conn.commit()
+            elif self._fairy is not None and not _idle(self._fairy):
+                fairy, invalidate = self._holder()
+                _run(self.engine, fairy, "COMMIT", None, None, invalidate)
         except exc.OperationalError as error:
             raise _unavailable(error) from error
 
-    def _send_appended_and_commit(self) -> None:
-        """Postgres: the queued rows and the COMMIT in one round trip (a driver pipeline).
-
-        Nothing needs the INSERT's result before the COMMIT. A failure of either surfaces
-        here as the SQLAlchemy error it would have been, with nothing written.
-        """
-        from psycopg import Connection as PsycopgConnection
-        from psycopg import Error as PsycopgError
-
-        driver = self.connection.connection.driver_connection
-        assert isinstance(driver, PsycopgConnection)
-        try:
-            with driver.pipeline():
-                self._send_appended()
-                driver.execute("COMMIT")
-        except PsycopgError as error:
-            raise exc.DBAPIError.instance(
-                "COMMIT", None, error, PsycopgError, dialect=self.engine.dialect
-            ) from error
-
     def rollback(self) -> None:
         self._appended.clear()
+        self._closing = None
         if self._session is not None:
             self._session.rollback()
-        if self.connection.in_transaction():
-            self.connection.rollback()
+        conn = self._connection
+        if conn is not None:
+            if conn.in_transaction():
+                conn.rollback()
+        elif self._fairy is not None and not _idle(self._fairy):
+            fairy, invalidate = self._holder()
+            _run(self.engine, fairy, "ROLLBACK", None, None, invalidate)
 
     def _send_appended(self) -> None:
         rows, self._appended = self._appended, []
-        if not rows:
+        closing, self._closing = self._closing, None
+        if not rows and closing is None:
             return
-        if self.dialect == "postgresql" and len(rows) > 1:
-            # One round trip: every row but the last as a data-modifying CTE of the last.
+        if self.dialect == "postgresql":
+            # One statement: every row as a data-modifying CTE of the queued UPDATE, or of
+            # the last row's INSERT when there is none.
             shape = tuple((table, tuple(values)) for table, values in rows)
             parameters = {
                 f"w{n}_{name}": value
                 for n, (_table, values) in enumerate(rows)
                 for name, value in values.items()
             }
-            self.connection.execute(_combined_insert(shape), parameters)
+            if closing is not None:
+                parameters.update(closing[1])
+            self.execute(_combined(shape, None if closing is None else closing[0]), parameters)
             return
         for table, values in rows:
             self.connection.execute(insert(table), values)
+        if closing is not None:
+            self.connection.execute(*closing)
 
     def __exit__(
         self,
@@ -325,30 +645,61 @@ class UnitOfWork:
         traceback: TracebackType | None,
     ) -> None:
         self._appended.clear()
-        if exc_type is None and not self.write and self.dialect == "postgresql":
-            # End a reader's read-only transaction with COMMIT: the driver (psycopg) forgets
-            # its prepared statements on every ROLLBACK, so readers ending that way would
-            # make the server parse and plan each of their statements afresh, every time.
-            self.commit()
+        self._closing = None
         try:
-            if self._session is not None:
-                self._session.close()
+            if exc_type is None and not self.write and self._fairy is not None:
+                # End a reader's read-only transaction with COMMIT: the driver (psycopg)
+                # forgets its prepared statements on every ROLLBACK, so readers ending that
+                # way would make the server parse and plan each of their statements afresh.
+                self.commit()
         finally:
-            if self._connection is not None:
-                self._connection.close()  # rolls back whatever was not committed
-            self._session = None
-            self._connection = None
+            try:
+                if self._session is not None:
+                    self._session.close()
+            finally:
+                self._session = None
+                conn, fairy = self._connection, self._fairy
+                self._connection = self._fairy = None
+                self._release(conn, fairy)
         if isinstance(exc_value, exc.OperationalError | exc.InterfaceError) and not isinstance(
             exc_value, DomainError
         ):
             raise _unavailable(exc_value) from exc_value
 
+    def _release(self, conn: Connection | None, fairy: PoolProxiedConnection | None) -> None:
+        """Give the connection back as the pool lent it: whatever was not committed rolled
+        back, and (Postgres) the driver out of autocommit — other users of the pool, such as
+        migrations and ``Database.raw``, rely on the driver's own transactions."""
+        import psycopg
+
+        try:
+            if conn is not None and conn.in_transaction() and not conn.invalidated:
+                conn.rollback()
+            if fairy is not None and fairy.is_valid:
+                driver = fairy.driver_connection
+                assert driver is not None
+                if not _idle(fairy):
+                    driver.rollback()
+                driver.autocommit = False
+        except (exc.DBAPIError, psycopg.Error) as error:
+            if conn is not None:
+                conn.invalidate(error)
+            elif fairy is not None:
+                fairy.invalidate(error)
+        finally:
+            if conn is not None:
+                conn.close()
+            elif fairy is not None:
+                fairy.close()
+
 
 @lru_cache(maxsize=128)
-def _combined_insert(shape: tuple[tuple[Table, tuple[str, ...]], ...]) -> Insert:
-    """INSERTs of these tables and columns as one statement, built once per shape.
+def _combined(shape: tuple[tuple[Table, tuple[str, ...]], ...], closing: Update | None) -> Direct:
+    """INSERTs of these tables and columns (and ``closing``) as one statement, built once per
+    shape.
 
-    Parameters are named ``w<n>_<column>`` after the row's place in ``shape``.
+    Parameters are named ``w<n>_<column>`` after the row's place in ``shape``; ``closing``
+    keeps its own names.
     """
 
     def single(n: int, table: Table, names: tuple[str, ...]) -> Insert:
@@ -356,11 +707,16 @@ def _combined_insert(shape: tuple[tuple[Table, tuple[str, ...]], ...]) -> Insert
             {name: bindparam(f"w{n}_{name}", type_=table.c[name].type) for name in names}
         )
 
-    *first, (table, names) = shape
-    statement = single(len(first), table, names)
+    if closing is None:
+        *first, (table, names) = shape
+        statement: Insert | Update = single(len(first), table, names)
+    else:
+        first, statement = list(shape), closing
+        if any(name.startswith("w") and name[1:2].isdigit() for name in closing.compile().params):
+            raise ValueError("the queued UPDATE's parameter names clash with the rows'")
     for n, (cte_table, cte_names) in enumerate(first):
         statement = statement.add_cte(single(n, cte_table, cte_names).cte(f"w{n}"))
-    return statement
+    return Direct(statement)
 
 
 def table_of(entity: type[Base]) -> Table:

@@ -22,10 +22,10 @@ from pitterm.domain.auth import Credentials, authenticate
 from pitterm.domain.capabilities import Capability, can, require
 from pitterm.domain.casinos import current_gaming_day, load_settings
 from pitterm.domain.csv_safe import write_rows
-from pitterm.domain.database import UnitOfWork, table_of
+from pitterm.domain.database import Direct, UnitOfWork, table_of
 from pitterm.domain.enums import LedgerReason, SlipStatus
 from pitterm.domain.errors import DomainError, ErrorCode
-from pitterm.domain.idempotency import Outcome, run_idempotent
+from pitterm.domain.idempotency import Outcome, run_idempotent, run_idempotent_from, with_outcome
 from pitterm.domain.tables import (
     CasinoSettings,
     CompItem,
@@ -46,10 +46,12 @@ HISTORY_PAGE = 50
 _PLAYERS = table_of(Player)
 _ACCOUNTS = table_of(PlayerLoyalty)
 _SETTINGS = table_of(CasinoSettings)
-_PLAYER = select(_PLAYERS.c.id).where(
-    _PLAYERS.c.id == bindparam("player"), _PLAYERS.c.casino_id == bindparam("casino")
+_PLAYER = Direct(
+    select(_PLAYERS.c.id).where(
+        _PLAYERS.c.id == bindparam("player"), _PLAYERS.c.casino_id == bindparam("casino")
+    )
 )
-_BALANCE = (
+_BALANCE = Direct(
     select(_PLAYERS.c.id, _ACCOUNTS.c.current_balance, _ACCOUNTS.c.tier)
     .select_from(
         _PLAYERS.outerjoin(
@@ -60,7 +62,7 @@ _BALANCE = (
     )
     .where(_PLAYERS.c.id == bindparam("player"), _PLAYERS.c.casino_id == bindparam("casino"))
 )
-_REDEEM_ACCOUNT = (
+_REDEEM_ACCOUNT = with_outcome(
     ledger.LOCK.add_columns(_SETTINGS.c.overdraw_cap_points, _SETTINGS.c.four_eyes_overdraw)
     .join_from(
         _ACCOUNTS,
@@ -68,9 +70,11 @@ _REDEEM_ACCOUNT = (
         (_PLAYERS.c.id == _ACCOUNTS.c.player_id) & (_PLAYERS.c.casino_id == _ACCOUNTS.c.casino_id),
     )
     .join_from(_ACCOUNTS, _SETTINGS, _SETTINGS.c.casino_id == _ACCOUNTS.c.casino_id)
-    .with_for_update(of=_ACCOUNTS)
+    .with_for_update(of=_ACCOUNTS),
+    _ACCOUNTS,
 )
-"""A comp's account row locked, with the settings it is checked against (one round trip)."""
+"""A comp's account row locked, with the settings it is checked against and the stored
+outcome of the comp's request key (one round trip)."""
 
 
 class Redeem(BaseModel):
@@ -406,8 +410,8 @@ def redeem(uow: UnitOfWork, actor: Actor, command: Redeem) -> Redeemed:
     key = _key(command.idempotency_key)
     note = _note(command.note)
 
-    def body() -> Redeemed:
-        account, cap, four_eyes = _redeem_account(uow, actor, command.player_id)
+    def body(first: Any | None) -> Redeemed:
+        account, cap, four_eyes = _redeem_account(uow, actor, command.player_id, first)
         _visit_of(uow, actor, command.visit_id, command.player_id)
         comp = _comp(uow, actor, command.comp_id) if command.comp_id else None
         cost = (
@@ -461,6 +465,7 @@ def redeem(uow: UnitOfWork, actor: Actor, command: Redeem) -> Redeemed:
             source_id=comp.id if comp else None,
             visit_id=command.visit_id,
             account=account,
+            with_commit=True,  # the body reads neither again; sent with the audit and outcome
             metadata={
                 "redemption": {
                     "reward_id": str(comp.id) if comp else None,
@@ -492,13 +497,15 @@ def redeem(uow: UnitOfWork, actor: Actor, command: Redeem) -> Redeemed:
 
     # The approver's PIN never goes into the stored request fingerprint.
     fingerprint = command.model_copy(update={"approver": None})
-    return run_idempotent(
+    return run_idempotent_from(
         uow,
         actor,
         operation="loyalty.redeem",
         key=key,
         request=fingerprint,
         result_type=Redeemed,
+        first=_REDEEM_ACCOUNT,
+        parameters={"account_player": command.player_id, "account_casino": actor.casino_id},
         body=body,
     )
 
@@ -889,16 +896,14 @@ def _player(uow: UnitOfWork, actor: Actor, player_id: uuid.UUID) -> None:
 
 
 def _redeem_account(
-    uow: UnitOfWork, actor: Actor, player_id: uuid.UUID
+    uow: UnitOfWork, actor: Actor, player_id: uuid.UUID, row: Any | None
 ) -> tuple[ledger.Account, int, bool]:
     """The player's account, locked, with the casino's overdraw cap and four-eyes setting.
 
-    One statement when the player has an account (always, once enrolled); otherwise the
-    player is checked and the account created the long way.
+    ``row`` is what ``_REDEEM_ACCOUNT`` read (locking the account) when the player has an
+    account (always, once enrolled); without one the player is checked and the account
+    created the long way.
     """
-    row = uow.execute(
-        _REDEEM_ACCOUNT, {"account_player": player_id, "account_casino": actor.casino_id}
-    ).first()
     if row is not None:
         account = ledger.Account(player_id, actor.casino_id, row.current_balance, row.tier)
         return account, row.overdraw_cap_points, row.four_eyes_overdraw

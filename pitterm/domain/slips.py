@@ -14,16 +14,16 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import Row, bindparam, literal_column, select, update
+from sqlalchemy import bindparam, literal_column, select, update
 
 from pitterm.domain import audit, ledger, records
 from pitterm.domain.accrual import PolicySnapshot, accrue, played_seconds, theo_display
 from pitterm.domain.actor import Actor
 from pitterm.domain.capabilities import Capability, require
-from pitterm.domain.database import UnitOfWork, table_of
+from pitterm.domain.database import Direct, UnitOfWork, table_of
 from pitterm.domain.enums import LedgerReason, SlipStatus, TableStatus, VisitKind, VisitStatus
 from pitterm.domain.errors import DomainError, ErrorCode
-from pitterm.domain.idempotency import Outcome, run_idempotent
+from pitterm.domain.idempotency import Outcome, run_idempotent, run_idempotent_from, with_outcome
 from pitterm.domain.tables import (
     GameSettings,
     GamingTable,
@@ -183,7 +183,7 @@ class LockedSlip:
     accrual_points: int | None
 
     @classmethod
-    def of(cls, row: Row[Any]) -> LockedSlip:
+    def of(cls, row: Any) -> LockedSlip:
         return cls(
             id=row.id,
             casino_id=row.casino_id,
@@ -244,15 +244,20 @@ _LOCK_SLIPS = (
     .where(_SLIPS.c.casino_id == bindparam("casino"))
     .with_for_update(of=_SLIPS)
 )
-_LOCK_ONE = _LOCK_SLIPS.where(_SLIPS.c.id == bindparam("slip"))
+_LOCK_ONE_STATEMENT = _LOCK_SLIPS.where(_SLIPS.c.id == bindparam("slip"))
+_LOCK_ONE = Direct(_LOCK_ONE_STATEMENT)
+_LOCK_TO_CLOSE = with_outcome(_LOCK_ONE_STATEMENT, _SLIPS)
+"""The slip locked as ``_LOCK_ONE`` does, with the stored outcome of the close's key."""
 _LOCK_LIVE_OF_VISIT = _LOCK_SLIPS.where(
     _SLIPS.c.visit_id == bindparam("visit"),
     _SLIPS.c.status.in_([SlipStatus.OPEN, SlipStatus.PAUSED]),
 )
-_PAUSES = select(_PAUSE_ROWS.c.id, _PAUSE_ROWS.c.paused_at, _PAUSE_ROWS.c.resumed_at).where(
-    _PAUSE_ROWS.c.slip_id == bindparam("slip"), _PAUSE_ROWS.c.casino_id == bindparam("casino")
+_PAUSES = Direct(
+    select(_PAUSE_ROWS.c.id, _PAUSE_ROWS.c.paused_at, _PAUSE_ROWS.c.resumed_at).where(
+        _PAUSE_ROWS.c.slip_id == bindparam("slip"), _PAUSE_ROWS.c.casino_id == bindparam("casino")
+    )
 )
-_RESUME = (
+_RESUME = Direct(
     update(_PAUSE_ROWS)
     .where(
         _PAUSE_ROWS.c.slip_id == bindparam("slip"),
@@ -261,7 +266,7 @@ _RESUME = (
     )
     .values(resumed_at=bindparam("now"))
 )
-_CLOSE = (
+_CLOSE = Direct(
     update(_SLIPS)
     .where(_SLIPS.c.id == bindparam("slip"), _SLIPS.c.casino_id == bindparam("casino"))
     .values(
@@ -404,19 +409,23 @@ def close_slip(uow: UnitOfWork, actor: Actor, command: SlipCommand) -> ClosedSli
     require(actor, Capability.OPERATE_VISITS_SLIPS)
     command = parse(SlipCommand, command)
 
-    def body() -> ClosedSlip:
-        slip = _lock(uow, actor, command.slip_id)
+    def body(first: Any | None) -> ClosedSlip:
+        if first is None:
+            raise _no_slip()
+        slip = LockedSlip.of(first)
         if slip.status is SlipStatus.CLOSED:
             raise _state(slip, "closed")
         return close_locked(uow, actor, slip)
 
-    return run_idempotent(
+    return run_idempotent_from(
         uow,
         actor,
         operation="slip.close",
         key=command.idempotency_key,
         request=command,
         result_type=ClosedSlip,
+        first=_LOCK_TO_CLOSE,
+        parameters={"casino": actor.casino_id, "slip": command.slip_id},
         body=body,
     )
 
@@ -762,8 +771,12 @@ def _lock(uow: UnitOfWork, actor: Actor, slip_id: uuid.UUID) -> LockedSlip:
     """The slip locked (Postgres FOR UPDATE), with its visit and any base accrual it minted."""
     row = uow.execute(_LOCK_ONE, {"casino": actor.casino_id, "slip": slip_id}).first()
     if row is None:
-        raise DomainError(ErrorCode.SLIP_NOT_FOUND, "No such rating slip at this casino.")
+        raise _no_slip()
     return LockedSlip.of(row)
+
+
+def _no_slip() -> DomainError:
+    return DomainError(ErrorCode.SLIP_NOT_FOUND, "No such rating slip at this casino.")
 
 
 def _slip(uow: UnitOfWork, actor: Actor, slip_id: uuid.UUID, *, lock: bool = False) -> RatingSlip:
