@@ -110,4 +110,6 @@ async def find_player(pilot: Pilot[None], search: str) -> None:
     await settle(pilot)
     # Let the card and its recent ledger repaint before anything covers them: a modal
     # opened first would freeze the screen underneath mid-update (and snapshots flake).
-    await pilot.pause(0.2)
+    # The idle wait ends only once the screen has nothing left to lay out or paint
+    # (tests/textual_support.py).
+    await pilot.pause()

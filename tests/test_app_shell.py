@@ -7,7 +7,9 @@ fresh test database, and asserts on the database where the keys changed somethin
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import gc
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -17,6 +19,7 @@ import pytest
 from sqlalchemy import select
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
+from textual.worker import Worker, WorkerCancelled, WorkerError, WorkerFailed
 
 from pitterm.app import MODE_SPECS, PitApp
 from pitterm.config import Settings
@@ -31,6 +34,7 @@ from pitterm.screens.floor import FloorScreen
 from pitterm.screens.lock import LockScreen
 from pitterm.screens.sign_in import SignInScreen
 from tests.factories import CODES, PINS, CasinoWorld, build_casino, signed_in
+from tests.textual_support import pending
 
 SIZE = (100, 32)
 
@@ -53,23 +57,51 @@ def make_app(database: Database, *, casino: str | None = "ALPHA") -> PitApp:
     return PitApp(Runtime(settings, database, database.clock))
 
 
+SETTLE_TIMEOUT = 30.0
+"""Seconds settle waits before failing the test (generous: CI machines are shared)."""
+
+QUIET_POLLS = 3
+"""Polls in a row that must find nothing to do before settle returns."""
+
+
+async def _finished(worker: Worker[Any]) -> None:
+    """Wait for a worker without raising: a failed worker is for the test to see on screen."""
+    with contextlib.suppress(WorkerFailed, WorkerCancelled, WorkerError):
+        await worker.wait()
+
+
 async def settle(pilot: Pilot[None]) -> None:
     """Wait until every worker (and whatever its result started) has finished.
 
-    Polls rather than awaiting the workers: awaiting one that failed would raise here, and a
-    failure is something the tests look at on screen.
+    Awaits the running workers rather than sleeping (a failed worker does not raise here: a
+    failure is something the tests look at on screen), then requires several polls in a row
+    with no worker running and no message or callback queued anywhere in the app, since a
+    worker's result may start the next worker (a card, then its ledger).
     """
+    app = pilot.app
+    deadline = time.monotonic() + SETTLE_TIMEOUT
     quiet = 0
-    for _ in range(500):
-        await pilot.pause()
-        busy = any(not worker.is_finished for worker in pilot.app.workers)
-        quiet = 0 if busy else quiet + 1
-        # Several quiet polls in a row: a worker's result may start the next worker (a card,
-        # then its ledger), and under load that hand-over takes more than one poll.
-        if quiet == 5:
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("workers still running after 5 s")
+    while quiet < QUIET_POLLS:
+        # Every message queued on the app and the screen is handled, and the screen is
+        # refreshed (callbacks waiting for a refresh run).
+        await pilot.pause(0)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise AssertionError(f"workers still running after {SETTLE_TIMEOUT:.0f} s")
+        running = [worker for worker in app.workers if not worker.is_finished]
+        if running:
+            quiet = 0
+            done, _ = await asyncio.wait(
+                [asyncio.ensure_future(_finished(worker)) for worker in running], timeout=left
+            )
+            if len(done) < len(running):
+                raise AssertionError(f"workers still running after {SETTLE_TIMEOUT:.0f} s")
+        elif pending(app):
+            quiet = 0
+            await asyncio.sleep(0)
+        else:
+            quiet += 1
+            await asyncio.sleep(0.001)
 
 
 async def type_text(pilot: Pilot[None], text: str) -> None:
@@ -307,12 +339,14 @@ async def test_sign_out_returns_to_sign_in_and_forgets_the_screens(
     app = make_app(sqlite_database)
     async with app.run_test(size=SIZE) as pilot:
         await sign_in_as(pilot, StaffRole.ADMIN)
+        assert gc.get_freeze_count() > 0  # the signed-in shell is kept out of full collections
         await pilot.press("f8")
         await settle(pilot)
         await pilot.press("ctrl+o")
         await settle(pilot)
         assert isinstance(app.screen, SignInScreen)
         assert app.actor is None
+        assert gc.get_freeze_count() == 0  # and given back to the collector at sign-out
         assert "Signed out." in str(app.screen.query_one("#sign-in-message", Static).content)
         assert "mode: Floor" not in palette_titles(app)
         await pilot.press("f2")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -13,7 +14,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-import db
 from pitterm import demo
 from pitterm.domain import cash, promo
 from pitterm.domain import reconciliation as recon
@@ -50,7 +50,7 @@ from pitterm.domain.tables import (
     Staff,
     Visit,
 )
-from tests.conftest import BACKENDS, FROZEN_NOW, fresh_database
+from tests.conftest import BACKENDS, FROZEN_NOW, fresh_database, fresh_sqlite_database
 from tests.factories import signed_in
 
 GAME_TYPES = {GameType.BLACKJACK, GameType.BACCARAT, GameType.ROULETTE, GameType.CRAPS}
@@ -61,7 +61,13 @@ def seeded(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Database]:
     """One seeded demo per backend for the whole module: these tests only read it."""
-    with fresh_database(request, request.param, tmp_path_factory.mktemp("demo")) as database:
+    directory = tmp_path_factory.mktemp("demo")
+    if request.param == "sqlite":  # a copy of the session's seeded demo (tests/conftest.py)
+        template = request.getfixturevalue("demo_sqlite_template")
+        with fresh_sqlite_database(template, directory) as database:
+            yield database
+        return
+    with fresh_database(request, request.param, directory) as database:
         demo.seed(database)
         yield database
 
@@ -371,10 +377,10 @@ def test_every_demo_login_signs_in_with_its_role(seeded: Database) -> None:
         assert (actor.staff_code, actor.display_name) == (login.staff_code, login.name)
 
 
-def _fresh_database(path: Path) -> Database:
-    url = f"sqlite:///{path}"
-    db.upgrade(url)
-    return Database.from_url(url, clock=FixedClock(FROZEN_NOW))
+def _fresh_database(template: Path, path: Path, now: datetime = FROZEN_NOW) -> Database:
+    """A copy of the session's migrated SQLite template at ``path``, its clock at ``now``."""
+    shutil.copyfile(template, path)
+    return Database.from_url(f"sqlite:///{path}", clock=FixedClock(now))
 
 
 def _people(database: Database) -> list[tuple[Any, ...]]:
@@ -397,10 +403,13 @@ def _people(database: Database) -> list[tuple[Any, ...]]:
     return [tuple(row) for row in rows]
 
 
-def test_seeding_is_deterministic(tmp_path: Path) -> None:
-    first, second = _fresh_database(tmp_path / "a.sqlite3"), _fresh_database(tmp_path / "b.sqlite3")
+def test_seeding_is_deterministic(
+    tmp_path: Path, sqlite_template: Path, demo_sqlite_template: Path
+) -> None:
+    """A seed now holds what the session's seed (tests/conftest.py, the same process) holds."""
+    first = _fresh_database(demo_sqlite_template, tmp_path / "a.sqlite3")
+    second = _fresh_database(sqlite_template, tmp_path / "b.sqlite3")
     try:
-        demo.seed(first)
         demo.seed(second)
         people = _people(first)
         assert len(people) >= 300
@@ -441,7 +450,9 @@ def seeded_casino(database: Database, code: str) -> CasinoInfo:
     return CasinoInfo(id=row.id, code=row.code, name=row.name)
 
 
-def test_vendor_dates_age_by_the_casino_calendar_just_after_utc_midnight(tmp_path: Path) -> None:
+def test_vendor_dates_age_by_the_casino_calendar_just_after_utc_midnight(
+    tmp_path: Path, sqlite_template: Path
+) -> None:
     """Seeded at 00:05 UTC, when Bella Vista (Los Angeles) is still on the day before.
 
     The vendor file's dates carry no zone and are read as the casino's local midnight, so
@@ -453,9 +464,7 @@ def test_vendor_dates_age_by_the_casino_calendar_just_after_utc_midnight(tmp_pat
     now = datetime(2026, 11, 22, 0, 5, tzinfo=UTC)
     local_today = now.astimezone(zone).date()
     assert local_today == date(2026, 11, 21)  # the case this test is about
-    url = f"sqlite:///{tmp_path / 'midnight.sqlite3'}"
-    db.upgrade(url)
-    database = Database.from_url(url, clock=FixedClock(now))
+    database = _fresh_database(sqlite_template, tmp_path / "midnight.sqlite3", now)
     try:
         demo.seed(database)
         login = next(

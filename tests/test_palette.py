@@ -9,7 +9,9 @@ holds. An entry ``NEEDS`` does not know fails the test, so a new key must be cla
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
@@ -22,6 +24,7 @@ from pitterm.screens.help import screen_actions
 from pitterm.screens.player import PlayerScreen
 from pitterm.screens.player_picker import PlayerPicker
 from pitterm.screens.promo import PromoScreen
+from tests.conftest import fresh_sqlite_database
 from tests.player_support import build_player_world, find_player
 from tests.promo_support import new_program
 from tests.test_app_shell import SIZE, drive, make_app, settle, sign_in_as
@@ -162,21 +165,43 @@ def test_the_admin_holds_every_capability() -> None:
     assert capabilities_of(StaffRole.ADMIN) == frozenset(Capability)
 
 
+def palette_world(database: Database) -> None:
+    """The players and comps of Player mode, and a promo program to act on."""
+    built = build_player_world(database)
+    new_program(database, built.world.admin, name="Weekend match play")
+
+
+async def palettes_of(database: Database, role: StaffRole) -> dict[str, list[str]]:
+    """The role's palette at every place it may reach, on a terminal of its own."""
+    app = make_app(database)
+    async with app.run_test(size=SIZE) as pilot:
+        return await palettes(app, pilot, role)
+
+
+@pytest.fixture(scope="module")
+def admin_palettes(
+    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, list[str]]:
+    """The admin's palettes, once for the module: the same world built the same way, the same
+    places reached by the same keys as every role's below."""
+    directory = tmp_path_factory.mktemp("palette")
+    with fresh_sqlite_database(sqlite_template, directory) as database:
+        palette_world(database)
+        return asyncio.run(palettes_of(database, StaffRole.ADMIN))
+
+
 # The dealer, with no capability, has its own exact test below.
 @pytest.mark.parametrize(
     "role", [role for role in StaffRole if role not in {StaffRole.ADMIN, StaffRole.DEALER}]
 )
 @drive
 async def test_palette_lists_exactly_what_the_role_may_do(
-    sqlite_database: Database, role: StaffRole
+    sqlite_database: Database, admin_palettes: dict[str, list[str]], role: StaffRole
 ) -> None:
     """Same screen, same state: the role's palette is the admin's minus what it may not do."""
-    built = build_player_world(sqlite_database)
-    new_program(sqlite_database, built.world.admin, name="Weekend match play")
-    app = make_app(sqlite_database)
-    async with app.run_test(size=SIZE) as pilot:
-        full = await palettes(app, pilot, StaffRole.ADMIN)
-        mine = await palettes(app, pilot, role)
+    palette_world(sqlite_database)
+    full = admin_palettes
+    mine = await palettes_of(sqlite_database, role)
     assert set(full) == set(PLACES)
     assert set(mine) == {
         place

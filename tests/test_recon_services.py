@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -40,6 +40,7 @@ from pitterm.domain.tables import (
     LoyaltyReconciliation,
     PlayerLoyalty,
 )
+from tests.conftest import BACKENDS, seeded_database
 from tests.conftest import FROZEN_NOW as FROZEN
 from tests.factories import build_casino
 from tests.import_support import HEADER, MAPPING, write_csv
@@ -61,10 +62,26 @@ from tests.recon_support import (
     tier_of,
 )
 
+BUILT = pytest.StashKey[ReconWorld]()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> Iterator[Database]:
+    """conftest's ``backend``; for a test that asks for ``rw`` too, a copy of a database that
+    ``build`` filled once per session (the same rows, the clock where the build left it)."""
+    if "rw" not in request.fixturenames:
+        name = "sqlite_database" if request.param == "sqlite" else "pg_database"
+        yield request.getfixturevalue(name)
+        return
+    with seeded_database(request, request.param, build) as (database, world):
+        request.node.stash[BUILT] = world
+        yield database
+
 
 @pytest.fixture
-def rw(backend: Database) -> ReconWorld:
-    return build(backend)
+def rw(request: pytest.FixtureRequest, backend: Database) -> ReconWorld:
+    """The executed batch of every case (``recon_support.build``) in ``backend``."""
+    return request.node.stash[BUILT]
 
 
 def refused(code: ErrorCode) -> pytest.RaisesExc[DomainError]:

@@ -1,6 +1,6 @@
 """Snapshots of Reconcile mode on the demo's executed batch: the queue and the diff pane.
 
-Fixed size, frozen clock, the deterministic demo (seeded once for the module, copied per
+Fixed size, frozen clock, the deterministic demo (seeded once per session, copied per
 test). Update with ``--snapshot-update`` and look at every changed SVG before keeping it.
 """
 
@@ -22,12 +22,11 @@ from tests.test_reconcile_ui import (
     STALE,
     UI_SIZE,
     demo_database,
-    demo_template,
     open_queue,
     to_row,
 )
 
-__all__ = ["demo_database", "demo_template"]  # the fixtures, shared with the Pilot tests
+__all__ = ["demo_database"]  # the fixture, shared with the Pilot tests
 
 SnapCompare = Callable[..., bool]
 Step = Callable[[Pilot[None]], Awaitable[None]]

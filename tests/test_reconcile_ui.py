@@ -71,21 +71,10 @@ NEWCOMER = 11  # Ines Okafor: created by the import at bronze, 'SILVER'
 FIRST = 1  # Jack Rossi: silver, 'Gold+'; row 12 is his second, lower row
 
 
-@pytest.fixture(scope="module")
-def demo_template(
-    sqlite_template: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Path]:
-    """The demo database, seeded once for the module; each test works on its own copy."""
-    directory = tmp_path_factory.mktemp("recon-demo")
-    with fresh_sqlite_database(sqlite_template, directory) as database:
-        demo.seed(database)
-        path = Path(str(database.engine.url.database))
-    yield path
-
-
 @pytest.fixture
-def demo_database(demo_template: Path, tmp_path: Path) -> Iterator[Database]:
-    with fresh_sqlite_database(demo_template, tmp_path) as database:
+def demo_database(demo_sqlite_template: Path, tmp_path: Path) -> Iterator[Database]:
+    """The demo database (seeded once per session, tests/conftest.py): this test's own copy."""
+    with fresh_sqlite_database(demo_sqlite_template, tmp_path) as database:
         yield database
 
 
