@@ -20,7 +20,10 @@ from typing import Any
 from sqlalchemy import make_url, text
 
 import db
-from pitterm.domain.database import Database, make_engine
+from pitterm.domain import auth, casinos
+from pitterm.domain.actor import Actor
+from pitterm.domain.database import Database, Scope, make_engine
+from pitterm.domain.enums import GameType, StaffRole
 
 RESULTS = Path(__file__).parent / "results"
 
@@ -215,3 +218,53 @@ def bench_postgres() -> Iterator[BenchPostgres]:
         yield pg
     finally:
         pg.close()
+
+
+@dataclass
+class BenchCasino:
+    """A casino built through the services for a benchmark: its admin and its tables."""
+
+    casino_id: uuid.UUID
+    admin: Actor
+    table_ids: list[uuid.UUID]
+
+
+def bench_casino(
+    owner: Database, code: str, name: str, tables: Sequence[tuple[str, str]], seats: int
+) -> BenchCasino:
+    """Casino ``code`` with an admin (ADM/1000), a pit boss (PB/2000), one blackjack game at
+    1.5 % and 70 decisions an hour, and ``tables`` given as (label, pit) with ``seats`` each."""
+    casino = casinos.create_casino(owner.uow(), casinos.NewCasino(code=code, name=name))
+    casinos.bootstrap_admin(
+        owner.uow(),
+        casino.id,
+        casinos.NewStaff(code="ADM", name="Admin", role=StaffRole.ADMIN, pin="1000"),
+    )
+    admin = auth.sign_in(owner.uow(Scope(casino.id)), auth.parse_credentials("ADM", "1000"))
+    casinos.add_staff(
+        owner.uow(admin),
+        admin,
+        casinos.NewStaff(code="PB", name="Boss", role=StaffRole.PIT_BOSS, pin="2000"),
+    )
+    game = casinos.add_game(
+        owner.uow(admin),
+        admin,
+        casinos.NewGame(
+            name="BJ",
+            game_type=GameType.BLACKJACK,
+            house_edge=1.5,
+            decisions_per_hour=70,
+            points_conversion_rate=10,
+            min_bet_cents=1000,
+            max_bet_cents=500_000,
+        ),
+    )
+    table_ids = [
+        casinos.add_table(
+            owner.uow(admin),
+            admin,
+            casinos.NewTable(label=label, pit=pit, game_settings_id=game, seats=seats),
+        )
+        for label, pit in tables
+    ]
+    return BenchCasino(casino.id, admin, table_ids)

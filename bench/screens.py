@@ -26,12 +26,12 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bench.harness import BenchPostgres, Figure, figure
+from bench.harness import BenchPostgres, Figure, bench_casino, figure
 from pitterm.config import Settings
-from pitterm.domain import auth, casinos, players, slips, visits
+from pitterm.domain import auth, players, slips, visits
 from pitterm.domain.clock import OffsetClock
 from pitterm.domain.database import Database, Scope
-from pitterm.domain.enums import GameType, StaffRole, VisitKind
+from pitterm.domain.enums import VisitKind
 
 if TYPE_CHECKING:
     from pitterm.app import PitApp
@@ -44,45 +44,15 @@ SEATS = 7
 def floor_casino(pg: BenchPostgres, slips_open: int = OPEN_SLIPS) -> Database:
     """A second casino with ``slips_open`` rated slips in play, built through the services."""
     owner = pg.owner()
-    casino = casinos.create_casino(
-        owner.uow(), casinos.NewCasino(code=FLOOR_CASINO, name="Floor bench")
+    count = -(-slips_open // SEATS)
+    built = bench_casino(
+        owner, FLOOR_CASINO, "Floor bench", [(f"T{i:02}", f"P{i % 4}") for i in range(count)], SEATS
     )
-    casinos.bootstrap_admin(
-        owner.uow(),
-        casino.id,
-        casinos.NewStaff(code="ADM", name="Admin", role=StaffRole.ADMIN, pin="1000"),
-    )
-    admin = auth.sign_in(owner.uow(Scope(casino.id)), auth.parse_credentials("ADM", "1000"))
-    casinos.add_staff(
-        owner.uow(admin),
-        admin,
-        casinos.NewStaff(code="PB", name="Boss", role=StaffRole.PIT_BOSS, pin="2000"),
-    )
-    game = casinos.add_game(
-        owner.uow(admin),
-        admin,
-        casinos.NewGame(
-            name="BJ",
-            game_type=GameType.BLACKJACK,
-            house_edge=1.5,
-            decisions_per_hour=70,
-            points_conversion_rate=10,
-            min_bet_cents=1000,
-            max_bet_cents=500_000,
-        ),
-    )
-    tables = [
-        casinos.add_table(
-            owner.uow(admin),
-            admin,
-            casinos.NewTable(label=f"T{i:02}", pit=f"P{i % 4}", game_settings_id=game, seats=SEATS),
-        )
-        for i in range(-(-slips_open // SEATS))
-    ]
+    tables = built.table_ids
     owner.dispose()
     database = pg.app(pool_size=8)
     database.clock = OffsetClock()
-    boss = auth.sign_in(database.uow(Scope(casino.id)), auth.parse_credentials("PB", "2000"))
+    boss = auth.sign_in(database.uow(Scope(built.casino_id)), auth.parse_credentials("PB", "2000"))
     for n in range(slips_open):
         player = players.enrol(
             database.uow(boss),

@@ -35,17 +35,18 @@ from psycopg.types.json import Jsonb
 from bench.harness import (
     BenchPostgres,
     Figure,
+    bench_casino,
     figure,
     interleaved_timings_ms,
     p99,
     paired_timings_ms,
     timings_ms,
 )
-from pitterm.domain import auth, casinos, loyalty, players, slips, visits
+from pitterm.domain import auth, loyalty, players, slips, visits
 from pitterm.domain.actor import Actor
 from pitterm.domain.clock import OffsetClock
 from pitterm.domain.database import Database, Scope
-from pitterm.domain.enums import GameType, StaffRole, VisitKind
+from pitterm.domain.enums import VisitKind
 from pitterm.domain.tables import RatingSlip
 
 RUNS = 400
@@ -60,44 +61,13 @@ class World:
 
     def __init__(self, pg: BenchPostgres, players_count: int = 64) -> None:
         owner = pg.owner()
-        casino = casinos.create_casino(owner.uow(), casinos.NewCasino(code="BENCH", name="Bench"))
-        casinos.bootstrap_admin(
-            owner.uow(),
-            casino.id,
-            casinos.NewStaff(code="ADM", name="Admin", role=StaffRole.ADMIN, pin="1000"),
-        )
-        admin = auth.sign_in(owner.uow(Scope(casino.id)), auth.parse_credentials("ADM", "1000"))
-        casinos.add_staff(
-            owner.uow(admin),
-            admin,
-            casinos.NewStaff(code="PB", name="Boss", role=StaffRole.PIT_BOSS, pin="2000"),
-        )
-        game = casinos.add_game(
-            owner.uow(admin),
-            admin,
-            casinos.NewGame(
-                name="BJ",
-                game_type=GameType.BLACKJACK,
-                house_edge=1.5,
-                decisions_per_hour=70,
-                points_conversion_rate=10,
-                min_bet_cents=1000,
-                max_bet_cents=500_000,
-            ),
-        )
-        self.tables = [
-            casinos.add_table(
-                owner.uow(admin),
-                admin,
-                casinos.NewTable(label=f"T{i}", pit="P", game_settings_id=game, seats=7),
-            )
-            for i in range(40)
-        ]
+        built = bench_casino(owner, "BENCH", "Bench", [(f"T{i}", "P") for i in range(40)], 7)
+        admin, self.tables = built.admin, built.table_ids
         self.clock = OffsetClock()
         self.db = pg.app(pool_size=40, max_overflow=10)
         self.db.clock = self.clock
         self.boss: Actor = auth.sign_in(
-            self.db.uow(Scope(casino.id)), auth.parse_credentials("PB", "2000")
+            self.db.uow(Scope(built.casino_id)), auth.parse_credentials("PB", "2000")
         )
         self.admin = admin
         self.player_ids = [
@@ -126,7 +96,7 @@ class World:
             )
         self.dsn = pg.libpq_dsn(BenchPostgres.APP_LOGIN)
         self.url = pg.url(BenchPostgres.APP_LOGIN)
-        self.scope = (str(casino.id), str(self.boss.staff_id), self.boss.role.value)
+        self.scope = (str(built.casino_id), str(self.boss.staff_id), self.boss.role.value)
         owner.dispose()
 
 
