@@ -31,7 +31,7 @@ from pitterm.domain.auth import TerminalStatus
 from pitterm.domain.capabilities import Capability, can
 from pitterm.domain.database import Database
 from pitterm.domain.enums import StaffRole
-from pitterm.domain.errors import DomainError
+from pitterm.domain.errors import DomainError, ErrorCode
 from pitterm.runtime import Runtime
 from pitterm.screens.base import DemoLoginRow, ModeScreen, TerminalSession, show_clock_offset
 from pitterm.screens.help import HelpScreen, screen_actions
@@ -416,6 +416,10 @@ class PitApp(App[None]):
             return
         error = event.worker.error
         if isinstance(error, DomainError):
+            if self._ends_session(error):
+                # Deactivated, locked or given another role at another terminal: whatever
+                # this terminal was doing was refused, and nothing more may be done here.
+                self.sign_out(error.message)
             self.notify(str(error), severity="error", timeout=8)
             return
         self.log.error(f"worker {event.worker.description!r} failed", error)
@@ -425,6 +429,20 @@ class PitApp(App[None]):
             title="Something went wrong",
             severity="error",
             timeout=12,
+        )
+
+    def _ends_session(self, error: DomainError) -> bool:
+        """Whether a refusal means the signed-in staff member may act no more (an approver's
+        lockout, which names another staff code, does not)."""
+        actor = self.actor
+        if actor is None:
+            return False
+        if error.code is ErrorCode.AUTH_SESSION_ENDED:
+            return True
+        return (
+            error.code is ErrorCode.AUTH_STAFF_LOCKED
+            and error.details.get("staff_code") == actor.staff_code
+            and not self._locked  # the lock screen signs out itself, with its own message
         )
 
     # -- startup probe -------------------------------------------------------------------

@@ -13,7 +13,8 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from textual.widgets import Static
 
 from pitterm.domain import auth, casinos, floor, loyalty, slips
 from pitterm.domain.auth import MAX_FAILED_ATTEMPTS, Credentials
@@ -23,6 +24,7 @@ from pitterm.domain.enums import StaffRole, VisitKind
 from pitterm.domain.errors import DomainError, ErrorCode
 from pitterm.domain.tables import AuditLog, LoyaltyLedger, Staff
 from pitterm.screens.lock import LockScreen
+from pitterm.screens.sign_in import SignInScreen
 from tests.factories import CODES, PINS, CasinoWorld, build_casino, signed_in
 from tests.floor_support import enrol, key, open_visit, start
 from tests.promo_support import set_settings
@@ -327,3 +329,103 @@ def test_a_dealer_without_a_table_sees_no_table(backend: Database, world: Casino
     assert floor.list_tables(backend.reader(dealer), dealer) == []
     view = floor.overview(backend.reader(dealer), dealer)
     assert view.tables == [] and view.visits == []
+
+
+# -- a sign-in ends when the account changes at another terminal -----------------------------
+
+
+def audit_count(database: Database, world: CasinoWorld) -> int:
+    with database.reader(world.scope) as uow:
+        return uow.session.scalar(select(func.count()).select_from(AuditLog)) or 0
+
+
+def test_a_deactivated_staff_member_can_do_nothing_more(
+    backend: Database, world: CasinoWorld
+) -> None:
+    """Deactivated at the admin's terminal, the pit boss's sign-in at their own no longer
+    acts: every later transaction, reading or writing, is refused before it does anything."""
+    boss, admin = world.actor(StaffRole.PIT_BOSS), world.admin
+    player = enrol(backend, admin)
+    auth.set_staff_active(backend.uow(admin), admin, boss.staff_id, False)
+    audits = audit_count(backend, world)
+    error = refused(
+        ErrorCode.AUTH_SESSION_ENDED,
+        open_visit,
+        backend,
+        boss,
+        VisitKind.GAMING_IDENTIFIED_RATED,
+        player,
+    )
+    assert error.message == "Staff PB1 was deactivated; this terminal is signed out."
+    refused(ErrorCode.AUTH_SESSION_ENDED, auth.terminal_status, backend.reader(boss), boss)
+    assert audit_count(backend, world) == audits  # nothing written, not even an audit row
+    auth.set_staff_active(backend.uow(admin), admin, boss.staff_id, True)
+    assert open_visit(backend, boss, VisitKind.GAMING_IDENTIFIED_RATED, player)
+
+
+def test_staff_locked_elsewhere_is_refused_with_their_own_code(
+    backend: Database, world: CasinoWorld
+) -> None:
+    """Five wrong PINs typed for PB1 at another terminal lock the account; PB1's open
+    sign-in is refused with AUTH_STAFF_LOCKED naming PB1 (so the terminal signs out), and a
+    comp that PB1 issues is not written."""
+    for _ in range(MAX_FAILED_ATTEMPTS):
+        with pytest.raises(DomainError):
+            signed_in(backend, world.casino, "PB1", "0000")
+    error = refused(
+        ErrorCode.AUTH_STAFF_LOCKED, overdrawn_comp, backend, world, StaffRole.PIT_BOSS, None
+    )
+    assert error.details["staff_code"] == "PB1"
+    assert ledger_count(backend, world) == 0
+
+
+def test_a_role_changed_elsewhere_needs_a_new_sign_in(
+    backend: Database, world: CasinoWorld
+) -> None:
+    """The capabilities a terminal checks are the role it signed in with: once the account's
+    role is another, that sign-in is refused rather than acting with the old role."""
+    boss = world.actor(StaffRole.PIT_BOSS)
+    with backend.uow(world.scope) as uow:
+        uow.session.execute(
+            update(Staff).where(Staff.id == boss.staff_id).values(role=StaffRole.CASHIER)
+        )
+        uow.commit()
+    error = refused(ErrorCode.AUTH_SESSION_ENDED, auth.terminal_status, backend.reader(boss), boss)
+    assert "role changed" in error.message
+    cashier = signed_in(backend, world.casino, "PB1", PINS[StaffRole.PIT_BOSS])
+    assert cashier.role is StaffRole.CASHIER
+    assert auth.terminal_status(backend.reader(cashier), cashier).role is StaffRole.CASHIER
+
+
+def test_each_transaction_of_a_unit_of_work_checks_again(
+    backend: Database, world: CasinoWorld
+) -> None:
+    """A unit of work that commits and goes on (a long import does) begins each transaction
+    with the same check: a deactivation between two of them stops the second."""
+    boss, admin = world.actor(StaffRole.PIT_BOSS), world.admin
+    with backend.uow(boss) as uow:
+        uow.session.scalar(select(func.count()).select_from(Staff))
+        uow.commit()
+        auth.set_staff_active(backend.uow(admin), admin, boss.staff_id, False)
+        with pytest.raises(DomainError) as raised:
+            uow.session.scalar(select(func.count()).select_from(Staff))
+    assert raised.value.code is ErrorCode.AUTH_SESSION_ENDED
+
+
+@drive
+async def test_the_terminal_signs_out_when_its_staff_member_is_deactivated(
+    sqlite_database: Database,
+) -> None:
+    world = build_casino(sqlite_database)
+    app = make_app(sqlite_database)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in_as(pilot, StaffRole.PIT_BOSS)
+        boss = app.actor
+        assert boss is not None
+        auth.set_staff_active(sqlite_database.uow(world.admin), world.admin, boss.staff_id, False)
+        app._refresh_status()  # the header's periodic read, as any service call would be
+        await settle(pilot)
+        assert app.actor is None
+        assert isinstance(app.screen, SignInScreen)
+        message = app.screen.query_one("#sign-in-message", Static)
+        assert str(message.render()) == "Staff PB1 was deactivated; this terminal is signed out."

@@ -19,11 +19,9 @@ from pitterm.domain.enums import StaffRole
 from pitterm.domain.errors import DomainError, ErrorCode
 from pitterm.domain.gaming_day import gaming_day
 from pitterm.domain.idempotency import Outcome, run_idempotent
-from pitterm.domain.pins import hash_pin, verify_pin
+from pitterm.domain.pins import MAX_FAILED_ATTEMPTS, hash_pin, locked_refusal, verify_pin
 from pitterm.domain.tables import Casino, CasinoSettings, GamingTable, Staff
 from pitterm.domain.validation import parse, storable_text
-
-MAX_FAILED_ATTEMPTS = 5
 
 
 class Credentials(BaseModel):
@@ -239,12 +237,7 @@ def _invalid() -> DomainError:
 
 
 def _locked(staff: Staff) -> DomainError:
-    return DomainError(
-        ErrorCode.AUTH_STAFF_LOCKED,
-        f"Staff {staff.code} is locked after {MAX_FAILED_ATTEMPTS} wrong PINs;"
-        " an admin must unlock the account.",
-        staff_code=staff.code,
-    )
+    return locked_refusal(staff.code)
 
 
 def list_staff(uow: UnitOfWork, actor: Actor) -> list[StaffInfo]:

@@ -52,6 +52,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from pitterm.domain.actor import Actor
 from pitterm.domain.clock import Clock, SystemClock
 from pitterm.domain.errors import DomainError, ErrorCode
+from pitterm.domain.pins import locked_refusal
 from pitterm.domain.tables import Base, CasinoScoped
 
 if TYPE_CHECKING:  # psycopg is imported when a Postgres engine is made (SQLite never needs it)
@@ -94,7 +95,7 @@ def _begin_postgres(conn: Connection) -> None:
         return
     fairy = conn.connection
     if _idle(fairy):  # else the unit of work began it itself, and SQLAlchemy only catches up
-        _run(conn.engine, fairy, begin, None, None, conn.invalidate)
+        begin.run(conn.engine, fairy, conn.invalidate)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -112,8 +113,18 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        options = conn.get_execution_options()
+        conn.exec_driver_sql(f"BEGIN {options.get('sqlite_begin', 'DEFERRED')}")
+        scope: Scope | None = options.get(_SCOPE)
+        if scope is not None and scope.staff_id is not None:
+            row = conn.exec_driver_sql(
+                "SELECT code, active, locked, role FROM staff WHERE id = ? AND casino_id = ?",
+                (scope.staff_id.hex, scope.casino_id.hex),
+            ).first()
+            refusal = _acting_staff_refusal(scope, row)
+            if refusal is not None:
+                conn.exec_driver_sql("ROLLBACK")
+                raise refusal
 
 
 @dataclass(frozen=True)
@@ -130,13 +141,45 @@ class Scope:
 
 
 _BEGIN = "pitterm_begin"
-"""Execution option of a unit of work's Postgres connection: the SQL that begins each of its
-transactions (see ``_configure_postgres``)."""
+"""Execution option of a unit of work's Postgres connection: the ``_Begin`` that begins each
+of its transactions (see ``_configure_postgres``)."""
+_SCOPE = "pitterm_scope"
+"""Execution option of a unit of work's SQLite connection: its ``Scope``, whose acting staff
+member each transaction checks as it begins (see ``_configure_sqlite``)."""
+
+
+@dataclass(frozen=True)
+class _Begin:
+    """How a Postgres unit of work begins each transaction: ``sql``, one round trip."""
+
+    sql: str
+    scope: Scope | None
+
+    def run(
+        self,
+        engine: Engine,
+        fairy: PoolProxiedConnection,
+        invalidate: Callable[[BaseException], None],
+    ) -> None:
+        """Begin; refuse (rolled back) if the acting staff member may no longer act."""
+        _run(engine, fairy, self.sql, None, None, invalidate)
+        scope = self.scope
+        if scope is None or scope.staff_id is None:
+            return
+        cursor = fairy.info[_CURSOR]
+        row = None
+        while cursor.nextset():  # BEGIN, the settings, then the staff member's row
+            row = cursor.fetchone()
+        refusal = _acting_staff_refusal(scope, row)
+        if refusal is not None:
+            _run(engine, fairy, "ROLLBACK", None, None, invalidate)
+            raise refusal
 
 
 @lru_cache(maxsize=256)
-def _begin_scoped(scope: Scope | None, *, read_only: bool = False) -> str:
-    """BEGIN and the scope settings as one simple-protocol query: a single round trip.
+def _begin_scoped(scope: Scope | None, *, read_only: bool = False) -> _Begin:
+    """BEGIN, the scope settings and (when someone acts) the acting staff member's row as
+    one simple-protocol query: a single round trip.
 
     A reader's transaction is READ ONLY, so ending it with COMMIT (see ``__exit__``) is
     exactly what ending it with ROLLBACK would be.
@@ -149,11 +192,44 @@ def _begin_scoped(scope: Scope | None, *, read_only: bool = False) -> str:
     role = (scope.role or "") if scope else ""
     if not re.fullmatch(r"[a-z_]*", role):
         raise ValueError(f"not a role name: {role!r}")
-    return (
+    sql = (
         f"BEGIN{' READ ONLY' if read_only else ''};"
         f" SELECT set_config('app.casino_id', '{casino}', true),"
         f" set_config('app.staff_id', '{staff}', true), set_config('app.role', '{role}', true)"
     )
+    if staff:
+        # A separate statement, so that row-level security reads the settings just made.
+        sql += (
+            f"; SELECT code, active, locked, role FROM staff"
+            f" WHERE id = '{staff}' AND casino_id = '{casino}'"
+        )
+    return _Begin(sql, scope)
+
+
+def _acting_staff_refusal(scope: Scope, row: Any) -> DomainError | None:
+    """Why the scope's staff member may no longer act, from their staff row (code, active,
+    locked, role): AUTH_STAFF_LOCKED, or AUTH_SESSION_ENDED; None if they may.
+
+    A terminal keeps its sign-in until it signs out or idle-locks, so an admin's
+    deactivation, a lockout or a role change made elsewhere is enforced here, at the start
+    of every transaction the staff member's terminal begins.
+    """
+    if row is None:
+        return _session_ended("The signed-in staff member is no longer on this casino's staff.")
+    code, active, locked, role = row
+    if not active:
+        return _session_ended(f"Staff {code} was deactivated; this terminal is signed out.")
+    if locked:
+        return locked_refusal(code)
+    if role != scope.role:
+        return _session_ended(
+            f"Staff {code}'s role changed; sign in again to work with the new role."
+        )
+    return None
+
+
+def _session_ended(message: str) -> DomainError:
+    return DomainError(ErrorCode.AUTH_SESSION_ENDED, message)
 
 
 class Direct:
@@ -399,7 +475,7 @@ class UnitOfWork:
     _session: Session | None = field(default=None, init=False, repr=False)
     _connection: Connection | None = field(default=None, init=False, repr=False)
     _fairy: PoolProxiedConnection | None = field(default=None, init=False, repr=False)
-    _begin: str = field(default="", init=False, repr=False)
+    _begin: _Begin = field(default=_Begin("", None), init=False, repr=False)
     _appended: list[tuple[Table, dict[str, Any]]] = field(
         default_factory=list, init=False, repr=False
     )
@@ -469,7 +545,7 @@ class UnitOfWork:
             if not conn.in_transaction():
                 conn.begin()  # BEGIN and the scope settings, see _begin_postgres
         elif _idle(fairy):
-            _run(self.engine, fairy, self._begin, None, None, invalidate)
+            self._begin.run(self.engine, fairy, invalidate)
         plan = statement.plan(self.engine.dialect)
         return _run(
             self.engine, fairy, plan.sql, plan.parameters(parameters or {}), plan, invalidate
@@ -530,6 +606,9 @@ class UnitOfWork:
             conn = self._connect()
             try:
                 conn.begin()
+            except DomainError:
+                conn.close()  # the acting staff member may no longer act
+                raise
             except exc.DBAPIError as error:
                 conn.close()
                 if attempt == 0 and error.connection_invalidated:
@@ -561,7 +640,10 @@ class UnitOfWork:
                     driver.autocommit = True
                 except psycopg.Error as error:
                     raise _translated(self.engine, driver, error, fairy.invalidate) from error
-                _run(self.engine, fairy, self._begin, None, None, fairy.invalidate)
+                self._begin.run(self.engine, fairy, fairy.invalidate)
+            except DomainError:
+                self._release(None, fairy)  # the acting staff member may no longer act
+                raise
             except exc.DBAPIError as error:
                 self._release(None, fairy)
                 if attempt == 0 and error.connection_invalidated:
@@ -578,7 +660,9 @@ class UnitOfWork:
             conn = self.engine.connect()
         except exc.OperationalError as error:
             raise _unavailable(error) from error
-        return conn.execution_options(sqlite_begin="IMMEDIATE" if self.write else "DEFERRED")
+        return conn.execution_options(
+            sqlite_begin="IMMEDIATE" if self.write else "DEFERRED", **{_SCOPE: self.scope}
+        )
 
     def commit(self) -> None:
         try:

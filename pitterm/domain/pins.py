@@ -1,4 +1,5 @@
-"""PIN hashing with salted scrypt (stdlib). Verification is constant-time."""
+"""PINs: hashing with salted scrypt (stdlib), constant-time verification, and the lockout
+that wrong ones lead to."""
 
 from __future__ import annotations
 
@@ -6,6 +7,23 @@ import base64
 import hashlib
 import hmac
 import secrets
+
+from pitterm.domain.errors import DomainError, ErrorCode
+
+MAX_FAILED_ATTEMPTS = 5
+"""Wrong PINs in a row, at any prompt, that lock a staff account until an admin unlocks it."""
+
+
+def locked_refusal(staff_code: str) -> DomainError:
+    """AUTH_STAFF_LOCKED for ``staff_code``'s account (the code is in the details, so that a
+    terminal can tell its own signed-in staff member's lockout from an approver's)."""
+    return DomainError(
+        ErrorCode.AUTH_STAFF_LOCKED,
+        f"Staff {staff_code} is locked after {MAX_FAILED_ATTEMPTS} wrong PINs;"
+        " an admin must unlock the account.",
+        staff_code=staff_code,
+    )
+
 
 _N, _R, _P = 2**14, 8, 1
 _SCHEME = "scrypt"
