@@ -31,6 +31,7 @@ from pitterm.domain.tables import (
     LoyaltyLedger,
     Player,
     PlayerLoyalty,
+    Staff,
 )
 from tests.conftest import PostgresTestDatabase
 from tests.factories import build_casino
@@ -377,3 +378,55 @@ def test_a_comp_replays_from_its_first_statement_or_from_the_key_alone(backend: 
     with pytest.raises(DomainError) as refused:
         loyalty.redeem(backend.uow(boss), boss, other)
     assert refused.value.code is ErrorCode.IDEMPOTENCY_CONFLICT
+
+
+@pytest.mark.postgres
+def test_a_deadlock_is_a_conflict_not_an_outage(
+    pg_database: PostgresTestDatabase, app_database: Database
+) -> None:
+    """Two terminals locking the same two rows in opposite orders: Postgres rolls one back
+    (40P01). That one is told another terminal was writing the same records — not that the
+    database is down — and the other commits."""
+    world = build_casino(pg_database)
+    boss, admin = world.actor(StaffRole.PIT_BOSS), world.admin
+    first_locked, second_locked = threading.Event(), threading.Event()
+    outcomes: dict[str, BaseException | None] = {}
+
+    def lock(
+        name: str,
+        actor: Actor,
+        own: uuid.UUID,
+        other: uuid.UUID,
+        mine: threading.Event,
+        theirs: threading.Event,
+    ) -> None:
+        try:
+            with app_database.uow(actor) as uow:
+                uow.session.execute(select(Staff.id).where(Staff.id == own).with_for_update())
+                mine.set()
+                theirs.wait(10)
+                uow.session.execute(select(Staff.id).where(Staff.id == other).with_for_update())
+                uow.commit()
+            outcomes[name] = None
+        except BaseException as error:
+            outcomes[name] = error
+
+    threads = [
+        threading.Thread(
+            target=lock,
+            args=("boss", boss, boss.staff_id, admin.staff_id, first_locked, second_locked),
+        ),
+        threading.Thread(
+            target=lock,
+            args=("admin", admin, admin.staff_id, boss.staff_id, second_locked, first_locked),
+        ),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    errors = [error for error in outcomes.values() if error is not None]
+    assert len(outcomes) == 2 and len(errors) == 1, outcomes
+    assert isinstance(errors[0], DomainError), errors[0]
+    assert errors[0].code is ErrorCode.DATABASE_CONFLICT
+    assert errors[0].details["sqlstate"] == "40P01"

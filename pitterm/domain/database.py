@@ -811,6 +811,18 @@ def table_of(entity: type[Base]) -> Table:
 
 
 def _unavailable(error: Exception) -> DomainError:
+    """The refusal for a driver's operational error: most mean the database could not be
+    reached; a transaction Postgres rolled back to break a deadlock (or a serialisation
+    failure, SQLSTATE class 40) means another terminal was writing the same rows."""
+    sqlstate = getattr(getattr(error, "orig", error), "sqlstate", None) or ""
+    if sqlstate.startswith("40"):
+        return DomainError(
+            ErrorCode.DATABASE_CONFLICT,
+            "Another terminal was changing the same records at the same moment; nothing was"
+            " changed. Try again.",
+            cause=type(error).__name__,
+            sqlstate=sqlstate,
+        )
     return DomainError(
         ErrorCode.DATABASE_UNAVAILABLE,
         "The database did not answer; nothing was changed. Try again.",
