@@ -246,9 +246,52 @@ def test_import_rows_reference_their_batch_and_player_on_both_backends(
 ) -> None:
     """An orphan row, a row under another casino's batch, a row naming no player, a row
     moved out of its batch, and a batch or player deleted from under its rows: all refused,
-    by foreign keys on SQLite and by 0009's statement-level triggers on Postgres."""
-    casino_id, batch_id, _actor = _staged_batch(backend, "ALPHA")
-    other_casino, other_batch, _other = _staged_batch(backend, "BRAVO")
+    by foreign keys on SQLite and by statement-level triggers on Postgres (0009, checked in
+    one pass since 0011)."""
+    _references_hold(backend)
+
+
+def test_0011s_one_pass_check_refuses_what_0009s_did(pg_database: Database) -> None:
+    """Downgraded to 0010 (0009's check) the same cases are refused; back at head, again."""
+    config = db.config(pg_database.engine)
+    command.downgrade(config, "0010")
+    _references_hold(pg_database)
+    command.upgrade(config, "head")
+    _references_hold(pg_database, codes=("CHARLIE", "DELTA"))
+
+
+@pytest.mark.parametrize("revision", ["head", "0010"])
+def test_the_check_locks_the_batches_and_players_a_write_names(
+    pg_database: Database, revision: str
+) -> None:
+    """Until the writing transaction ends, the batch and player its import rows name cannot
+    be locked for update (deleted or re-keyed) elsewhere, as the foreign keys' checks held."""
+    config = db.config(pg_database.engine)
+    if revision != "head":
+        command.downgrade(config, revision)
+    casino_id, batch_id, _actor = _staged_batch(pg_database, "ALPHA")
+    player_id = _bare_player(pg_database, casino_id)
+    with pg_database.raw() as writer, pg_database.raw() as other:
+        writer.execute(insert(ImportRow.__table__), [_row(batch_id, casino_id, 3, player_id)])
+        for table, key in (("import_batch", batch_id), ("player", player_id)):
+            with pytest.raises(exc.OperationalError) as raised:
+                other.execute(
+                    text(f"SELECT 1 FROM {table} WHERE id = :id FOR UPDATE NOWAIT"), {"id": key}
+                )
+            assert "could not obtain lock" in str(raised.value)
+            other.rollback()
+        writer.rollback()
+        for table, key in (("import_batch", batch_id), ("player", player_id)):
+            other.execute(
+                text(f"SELECT 1 FROM {table} WHERE id = :id FOR UPDATE NOWAIT"), {"id": key}
+            )
+            other.rollback()
+    command.upgrade(config, "head")
+
+
+def _references_hold(backend: Database, codes: tuple[str, str] = ("ALPHA", "BRAVO")) -> None:
+    casino_id, batch_id, _actor = _staged_batch(backend, codes[0])
+    other_casino, other_batch, _other = _staged_batch(backend, codes[1])
     rows = insert(ImportRow.__table__)
     _refused(backend, rows, [_row(uuid.uuid4(), casino_id, 3)])
     _refused(backend, rows, [_row(batch_id, other_casino, 3)])  # the batch of another casino
