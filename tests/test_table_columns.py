@@ -23,7 +23,7 @@ from pitterm.domain.database import Database
 from pitterm.domain.enums import StaffRole
 from pitterm.screens.audit import AuditScreen
 from pitterm.screens.player_picker import PlayerPicker
-from pitterm.widgets.columns import Col, fixed_columns
+from pitterm.widgets.columns import Col, FittingTable, fixed_columns
 from tests.factories import build_casino
 from tests.floor_support import enrol
 from tests.test_app_shell import drive, make_app, settle, sign_in_as
@@ -150,3 +150,85 @@ async def test_a_column_is_never_narrower_than_its_header() -> None:
         grid = app.query_one(DataTable)
         assert [column.width for column in grid.ordered_columns] == [11, 8]
         assert not any(column.auto_width for column in grid.ordered_columns)
+
+
+class FittingOne(App[None]):
+    """A fitting table: a fixed column, a flexible name (16 → 8), a flexible note (30 → 10)."""
+
+    def compose(self) -> ComposeResult:
+        grid: FittingTable[str] = FittingTable()
+        fixed_columns(
+            grid,
+            Col("Code", "code", 8),
+            Col("Name", "name", 16, min_width=8),
+            Col("Note", "note", 30, min_width=10),
+        )
+        for n in range(3):
+            grid.add_row(f"C{n}", "Rita Hayworth", "a long note about the visit", key=str(n))
+        yield grid
+
+
+def widths(grid: DataTable[Any]) -> list[int]:
+    return [column.width for column in grid.ordered_columns]
+
+
+def overflow(grid: DataTable[Any]) -> int:
+    """Cells the columns need beyond what the table shows (0: nothing scrolls sideways)."""
+    need = sum(column.get_render_width(grid) for column in grid.ordered_columns)
+    return max(0, need - grid.scrollable_content_region.width)
+
+
+@drive
+async def test_flexible_columns_give_way_in_proportion_and_take_it_back() -> None:
+    """Wide enough: every column at its width. Narrower: the flexible ones give up what the
+    table lacks, each in proportion to what it may give, never below its minimum, and the
+    fixed one keeps its width. Wider again: back to their widths."""
+    app = FittingOne()
+    async with app.run_test(size=(80, 12)) as pilot:
+        grid = app.query_one(FittingTable)
+        await pilot.pause()
+        assert widths(grid) == [8, 16, 30] and overflow(grid) == 0
+        await pilot.resize_terminal(50, 12)
+        await pilot.pause()
+        # 60 cells of columns and padding in 50: 10 to give, by the name (8 of the 28 the
+        # two may give: 2 cells) and the note (20 of 28: 7), the rounding's spare cell to
+        # the first.
+        assert widths(grid) == [8, 13, 23] and overflow(grid) == 0
+        await pilot.resize_terminal(30, 12)
+        await pilot.pause()
+        assert widths(grid) == [8, 8, 10]  # both at their minimum: the rest scrolls
+        assert overflow(grid) == 2  # 32 cells in 30
+        await pilot.resize_terminal(100, 12)
+        await pilot.pause()
+        assert widths(grid) == [8, 16, 30] and overflow(grid) == 0
+
+
+class FlexibleOnPlainTable(App[None]):
+    def compose(self) -> ComposeResult:
+        grid: DataTable[str] = DataTable()
+        fixed_columns(grid, Col("Name", "name", 16, min_width=8))
+        yield grid
+
+
+@drive
+async def test_a_flexible_column_needs_a_fitting_table() -> None:
+    with pytest.raises(TypeError, match="FittingTable"):
+        async with FlexibleOnPlainTable().run_test():
+            pass
+
+
+@drive
+async def test_the_floor_fits_a_100_column_terminal(sqlite_database: Database) -> None:
+    """At 100 columns the floor's three lists show every column: none scrolls sideways."""
+    build_casino(sqlite_database)
+    app = make_app(sqlite_database)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await sign_in_as(pilot, StaffRole.PIT_BOSS)
+        await settle(pilot)
+        grids = list(app.screen.query(FittingTable))
+        assert len(grids) == 3
+        assert {str(grid.id): overflow(grid) for grid in grids} == {
+            "floor-tables": 0,
+            "floor-slips": 0,
+            "floor-visits": 0,
+        }

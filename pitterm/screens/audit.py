@@ -23,7 +23,7 @@ from pitterm.domain.drift import AuditReport, DriftedAccount, DrillDown
 from pitterm.domain.drift_rules import DriftClass
 from pitterm.screens.base import ModeScreen
 from pitterm.screens.csv_export import Exported, ask_to_export
-from pitterm.widgets.columns import Col, fixed_columns
+from pitterm.widgets.columns import Col, FittingTable, fixed_columns
 from pitterm.widgets.literal import literal
 
 DEFAULT_TOLERANCE = 10
@@ -112,7 +112,7 @@ class AuditScreen(ModeScreen):
             markup=False,
         )
         with Horizontal(id="audit-body"):
-            accounts: DataTable[str] = DataTable(
+            accounts: FittingTable[str] = FittingTable(
                 id="audit-accounts", cursor_type="row", zebra_stripes=True
             )
             _account_columns(accounts)
@@ -123,12 +123,12 @@ class AuditScreen(ModeScreen):
                     id="audit-explanation",
                     markup=False,
                 )
-                timeline: DataTable[str] = DataTable(id="audit-timeline", cursor_type="row")
+                timeline: FittingTable[str] = FittingTable(id="audit-timeline", cursor_type="row")
                 fixed_columns(
                     timeline,
                     Col("", "mark", 1),
                     Col("When", "when", 16),
-                    Col("Reason", "reason", 13),
+                    Col("Reason", "reason", 13, min_width=6),
                     Col("Points", "delta", 8),
                     Col("Running", "running", 8),
                 )
@@ -358,7 +358,7 @@ def _account_columns(grid: DataTable[str]) -> None:
     # Fixed widths (pitterm.widgets.columns): points to ±999,999, within half a 120-column screen.
     fixed_columns(
         grid,
-        Col("Player", "player", 16),
+        Col("Player", "player", 16, min_width=10),
         Col("Cached", "cached", 8),
         Col("Ledger", "computed", 8),
         Col("Drift", "drift", 8),

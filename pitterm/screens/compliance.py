@@ -20,7 +20,7 @@ from pitterm.domain.database import Database
 from pitterm.domain.enums import CashDirection
 from pitterm.screens.base import ModeScreen
 from pitterm.screens.cash_modal import ctr_cell
-from pitterm.widgets.columns import Col, fixed_columns
+from pitterm.widgets.columns import Col, FittingTable, fixed_columns
 from pitterm.widgets.formatting import dollars
 from pitterm.widgets.literal import literal
 
@@ -62,27 +62,27 @@ class ComplianceScreen(ModeScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static("Reading today's cash…", id="compliance-summary")
-        watch: DataTable[object] = DataTable(
+        watch: FittingTable[object] = FittingTable(
             id="compliance-ctr", cursor_type="row", zebra_stripes=True
         )
         watch.border_title = "CTR watch: patrons near or over the threshold"
         fixed_columns(
             watch,
-            Col("Patron", "patron", 40),
+            Col("Patron", "patron", 40, min_width=16),
             Col("Cash in", "in", 12),
             Col("In status", "in_status", 9),
             Col("Cash out", "out", 12),
             Col("Out status", "out_status", 10),
         )
         yield watch
-        mtl: DataTable[object] = DataTable(
+        mtl: FittingTable[object] = FittingTable(
             id="compliance-mtl", cursor_type="row", zebra_stripes=True
         )
         mtl.border_title = "Multiple transaction log"
         fixed_columns(
             mtl,
             Col("Recorded (UTC)", "at", 14),
-            Col("Patron", "patron", 40),
+            Col("Patron", "patron", 40, min_width=16),
             Col("Direction", "direction", 9),
             Col("Amount", "amount", 12),
         )

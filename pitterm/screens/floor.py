@@ -246,9 +246,9 @@ class FloorScreen(ModeScreen):
         fixed_columns(
             tables,
             Col("Table", "label", 8),
-            Col("Pit", "pit", 12),
-            Col("Game", "game", 22),
-            Col("Seats", "seats", 14),  # one mark a seat, at most 14
+            Col("Pit", "pit", 12, min_width=8),
+            Col("Game", "game", 22, min_width=12),
+            Col("Seats", "seats", 14, min_width=9),  # one mark a seat, at most 14
             Col("In play", "in_play", 7),
             Col("House edge", "edge", 10),
             Col("Min bet", "min", 8),
@@ -262,8 +262,8 @@ class FloorScreen(ModeScreen):
             slip_grid,
             Col("Table", "table", 8),
             Col("Seat", "seat", 4),
-            Col("Patron", "patron", 28),
-            Col("Visit", "kind", 11),
+            Col("Patron", "patron", 28, min_width=14),
+            Col("Visit", "kind", 11, min_width=6),
             Col("Status", "status", 7),
             Col("Avg bet", "bet", 8),
             Col("Played", "played", 8),
@@ -275,10 +275,10 @@ class FloorScreen(ModeScreen):
         visit_grid.border_title = "Open visits"
         fixed_columns(
             visit_grid,
-            Col("Patron", "patron", 28),
+            Col("Patron", "patron", 28, min_width=14),
             Col("Visit", "kind", 11),
             Col("Open for", "open_for", 11),
-            Col("Slip", "slip", 31),
+            Col("Slip", "slip", 31, min_width=16),
         )
         yield visit_grid
         yield Static("", id="floor-empty")

@@ -35,7 +35,7 @@ from pitterm.screens.corrections import ReverseModal
 from pitterm.screens.csv_export import Exported, ask_to_export
 from pitterm.screens.paging import KeysetPages
 from pitterm.screens.player_picker import PlayerPicker
-from pitterm.widgets.columns import Col, fixed_columns
+from pitterm.widgets.columns import Col, FittingTable, fixed_columns
 from pitterm.widgets.ledger_text import describe_entry, local_time, reason_label
 from pitterm.widgets.literal import literal
 from pitterm.widgets.points import delta
@@ -71,11 +71,11 @@ def ledger_columns(table: DataTable[str], *, with_player: bool) -> None:
     fixed_columns(
         table,
         Col("When", "when", 16),
-        *([Col("Player", "player", 22)] if with_player else []),
+        *([Col("Player", "player", 22, min_width=14)] if with_player else []),
         Col("Reason", "reason", 14),
         Col("Points", "points", 10),
         Col("Staff", "staff", 6),
-        Col("Note", "note", 48),
+        Col("Note", "note", 48, min_width=12),
     )
 
 
@@ -185,7 +185,7 @@ class LedgerScreen(ModeScreen):
             yield Label("To", classes="filter-label")
             yield Input(placeholder="YYYY-MM-DD", max_length=10, id="ledger-until")
         with Horizontal(id="ledger-body"):
-            table: DataTable[str] = DataTable(
+            table: FittingTable[str] = FittingTable(
                 id="ledger-rows", cursor_type="row", zebra_stripes=True
             )
             yield table

@@ -30,6 +30,7 @@ from pitterm.screens.corrections import AdjustModal, ReverseModal
 from pitterm.screens.credit_modal import CreditModal
 from pitterm.screens.ledger import LedgerScreen, PlayerRef, ledger_cells, ledger_columns
 from pitterm.screens.player_picker import PlayerPicker
+from pitterm.widgets.columns import FittingTable
 from pitterm.widgets.ledger_text import local_time
 from pitterm.widgets.player_card import PlayerCardView
 
@@ -122,7 +123,9 @@ class PlayerScreen(ModeScreen):
     def compose_body(self) -> ComposeResult:
         yield PlayerCardView()
         yield Static("Recent ledger", id="player-recent-title")
-        table: DataTable[str] = DataTable(id="player-recent", cursor_type="row", zebra_stripes=True)
+        table: FittingTable[str] = FittingTable(
+            id="player-recent", cursor_type="row", zebra_stripes=True
+        )
         ledger_columns(table, with_player=False)
         yield table
 

@@ -51,7 +51,7 @@ from pitterm.screens.promo_coupons import (
     status_cell,
 )
 from pitterm.screens.promo_programs import ProgramActionForm, ProgramForm, program_window
-from pitterm.widgets.columns import Col, fixed_columns
+from pitterm.widgets.columns import Col, FittingTable, fixed_columns
 from pitterm.widgets.formatting import dollars
 from pitterm.widgets.literal import literal
 from pitterm.widgets.promo_lens import PromoLensPanel
@@ -199,7 +199,7 @@ class PromoScreen(ModeScreen):
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(id="promo-top"):
-            programs: DataTable[str] = DataTable(
+            programs: FittingTable[str] = FittingTable(
                 id="promo-programs", cursor_type="row", zebra_stripes=True
             )
             programs.border_title = "Programs"
@@ -207,8 +207,8 @@ class PromoScreen(ModeScreen):
                 programs,
                 # Within the 50 cells beside the lens on a 120-column terminal: program names
                 # matter more than one long type label ("Nonnegotiable" shows "Nonnegotia").
-                Col("Program", "name", 20),
-                Col("Type", "type", 10),
+                Col("Program", "name", 20, min_width=12),
+                Col("Type", "type", 10, min_width=6),
                 Col("Status", "status", 6),
                 Col("Used", "uses", 6),
             )
@@ -228,17 +228,17 @@ class PromoScreen(ModeScreen):
             yield Input(placeholder="YYYY-MM-DD", max_length=10, id="promo-since")
             yield Label("to", classes="filter-label")
             yield Input(placeholder="YYYY-MM-DD", max_length=10, id="promo-until")
-        coupons: DataTable[str] = DataTable(
+        coupons: FittingTable[str] = FittingTable(
             id="promo-coupons", cursor_type="row", zebra_stripes=True
         )
         fixed_columns(
             coupons,
             Col("Number", "number", 14),
             Col("Status", "status", 8),
-            Col("Program", "program", 20),
+            Col("Program", "program", 20, min_width=10),
             Col("Face", "face", 7),
             Col("At-risk", "at_risk", 7),
-            Col("Player", "player", 16),
+            Col("Player", "player", 16, min_width=10),
             Col("Issued", "issued", 11),
             Col("By", "by", 4),
             Col("Expires", "expires", 11),

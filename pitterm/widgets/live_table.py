@@ -35,9 +35,10 @@ from textual.color import Color
 from textual.coordinate import Coordinate
 from textual.geometry import Region
 from textual.strip import Strip
-from textual.widgets import DataTable
 from textual.widgets._data_table import RowRenderables, default_cell_formatter
 from textual.widgets.data_table import CellDoesNotExist, RowKey
+
+from pitterm.widgets.columns import FittingTable
 
 Cell = str | Text
 """What the floor puts in a cell: plain text (read as markup) or Rich Text (as written)."""
@@ -71,7 +72,7 @@ def same_cell(old: object, new: object) -> bool:
     return False
 
 
-class LiveTable(DataTable[Cell]):
+class LiveTable(FittingTable[Cell]):
     """A DataTable that redraws only changed cells and updates its rows in place."""
 
     CELL_CACHE_SIZE = 10_000
