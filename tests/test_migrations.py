@@ -248,16 +248,18 @@ def test_import_rows_reference_their_batch_and_player_on_both_backends(
     moved out of its batch, and a batch or player deleted from under its rows: all refused,
     by foreign keys on SQLite and by statement-level triggers on Postgres (0009, checked in
     one pass since 0011)."""
-    _references_hold(backend)
+    _references_hold(backend, _two_batches(backend, ("ALPHA", "BRAVO")))
 
 
 def test_0011s_one_pass_check_refuses_what_0009s_did(pg_database: Database) -> None:
-    """Downgraded to 0010 (0009's check) the same cases are refused; back at head, again."""
+    """Downgraded to 0010 (0009's check) the same cases are refused; back at head, again.
+    (The batches are staged at head: the services need the head schema.)"""
     config = db.config(pg_database.engine)
+    batches = _two_batches(pg_database, ("ALPHA", "BRAVO"))
     command.downgrade(config, "0010")
-    _references_hold(pg_database)
+    _references_hold(pg_database, batches)
     command.upgrade(config, "head")
-    _references_hold(pg_database, codes=("CHARLIE", "DELTA"))
+    _references_hold(pg_database, _two_batches(pg_database, ("CHARLIE", "DELTA")))
 
 
 @pytest.mark.parametrize("revision", ["head", "0010"])
@@ -267,10 +269,10 @@ def test_the_check_locks_the_batches_and_players_a_write_names(
     """Until the writing transaction ends, the batch and player its import rows name cannot
     be locked for update (deleted or re-keyed) elsewhere, as the foreign keys' checks held."""
     config = db.config(pg_database.engine)
-    if revision != "head":
-        command.downgrade(config, revision)
     casino_id, batch_id, _actor = _staged_batch(pg_database, "ALPHA")
     player_id = _bare_player(pg_database, casino_id)
+    if revision != "head":
+        command.downgrade(config, revision)
     with pg_database.raw() as writer, pg_database.raw() as other:
         writer.execute(insert(ImportRow.__table__), [_row(batch_id, casino_id, 3, player_id)])
         for table, key in (("import_batch", batch_id), ("player", player_id)):
@@ -289,9 +291,15 @@ def test_the_check_locks_the_batches_and_players_a_write_names(
     command.upgrade(config, "head")
 
 
-def _references_hold(backend: Database, codes: tuple[str, str] = ("ALPHA", "BRAVO")) -> None:
-    casino_id, batch_id, _actor = _staged_batch(backend, codes[0])
-    other_casino, other_batch, _other = _staged_batch(backend, codes[1])
+Batches = tuple[tuple[Any, Any, Any], tuple[Any, Any, Any]]
+
+
+def _two_batches(backend: Database, codes: tuple[str, str]) -> Batches:
+    return _staged_batch(backend, codes[0]), _staged_batch(backend, codes[1])
+
+
+def _references_hold(backend: Database, batches: Batches) -> None:
+    (casino_id, batch_id, _actor), (other_casino, other_batch, _other) = batches
     rows = insert(ImportRow.__table__)
     _refused(backend, rows, [_row(uuid.uuid4(), casino_id, 3)])
     _refused(backend, rows, [_row(batch_id, other_casino, 3)])  # the batch of another casino
@@ -367,8 +375,8 @@ def test_postgres_checks_import_rows_per_statement_not_per_row(
 
 def test_downgrading_0009_restores_the_foreign_keys(pg_database: Database) -> None:
     config = db.config(pg_database.engine)
-    command.downgrade(config, "0008")
     casino_id, batch_id, _actor = _staged_batch(pg_database, "ALPHA")
+    command.downgrade(config, "0008")
     with pg_database.raw() as conn:
         keys = set(
             conn.scalars(
@@ -389,3 +397,27 @@ def test_downgrading_0009_restores_the_foreign_keys(pg_database: Database) -> No
     assert schema_differences(pg_database) == []
     assert BATCH_KEY in _refused(pg_database, rows, [_row(uuid.uuid4(), casino_id, 5)])
     assert row_numbers(pg_database, batch_id) == [1, 2]
+
+
+# --- the acting staff member's row, read at the start of every transaction (0012) ----------
+
+
+def test_the_acting_staff_function_answers_only_within_the_transactions_casino(
+    pg_database: Database, app_database: Database
+) -> None:
+    """As the application role, scoped to ALPHA: ALPHA's pit boss's row (the four columns
+    the check needs), nothing for BRAVO's — as row-level security would answer."""
+    alpha, bravo = build_casino(pg_database, "ALPHA"), build_casino(pg_database, "BRAVO")
+    boss = alpha.actor(StaffRole.PIT_BOSS)
+    other = bravo.actor(StaffRole.PIT_BOSS)
+    call = text("SELECT * FROM pitterm_acting_staff(:staff)")
+    with app_database.reader(alpha.scope) as uow:
+        mine = uow.execute(call, {"staff": boss.staff_id}).all()
+        theirs = uow.execute(call, {"staff": other.staff_id}).all()
+    assert [tuple(row) for row in mine] == [("PB1", True, False, "pit_boss")]
+    assert theirs == []
+    with pg_database.raw() as conn:
+        public = conn.scalar(
+            text("SELECT has_function_privilege('public', 'pitterm_acting_staff(uuid)', 'EXECUTE')")
+        )
+    assert public is False

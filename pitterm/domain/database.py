@@ -198,11 +198,8 @@ def _begin_scoped(scope: Scope | None, *, read_only: bool = False) -> _Begin:
         f" set_config('app.staff_id', '{staff}', true), set_config('app.role', '{role}', true)"
     )
     if staff:
-        # A separate statement, so that row-level security reads the settings just made.
-        sql += (
-            f"; SELECT code, active, locked, role FROM staff"
-            f" WHERE id = '{staff}' AND casino_id = '{casino}'"
-        )
+        # Migration 0012's function: the staff row by a plan kept for the session.
+        sql += f"; SELECT * FROM pitterm_acting_staff('{staff}')"
     return _Begin(sql, scope)
 
 
