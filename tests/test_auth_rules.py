@@ -429,3 +429,29 @@ async def test_the_terminal_signs_out_when_its_staff_member_is_deactivated(
         assert isinstance(app.screen, SignInScreen)
         message = app.screen.query_one("#sign-in-message", Static)
         assert str(message.render()) == "Staff PB1 was deactivated; this terminal is signed out."
+
+
+@drive
+async def test_a_deactivated_staff_member_cannot_unlock_their_idle_terminal(
+    sqlite_database: Database,
+) -> None:
+    """Idle-locked, then deactivated at the admin's terminal: the right PIN at the lock
+    screen does not open it; the terminal signs out, saying why, and counts no failure."""
+    world = build_casino(sqlite_database)
+    app = make_app(sqlite_database)
+    async with app.run_test(size=SIZE) as pilot:
+        await sign_in_as(pilot, StaffRole.PIT_BOSS)
+        boss = app.actor
+        assert boss is not None
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        assert isinstance(app.screen, LockScreen)
+        auth.set_staff_active(sqlite_database.uow(world.admin), world.admin, boss.staff_id, False)
+        await type_text(pilot, PINS[StaffRole.PIT_BOSS])
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.actor is None and not app.locked
+        assert isinstance(app.screen, SignInScreen)
+        message = app.screen.query_one("#sign-in-message", Static)
+        assert str(message.render()) == "Staff PB1 was deactivated; this terminal is signed out."
+    assert staff_row(sqlite_database, world, StaffRole.PIT_BOSS) == (False, 0)
