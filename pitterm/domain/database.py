@@ -6,6 +6,11 @@ that row-level-security policies read, on SQLite (which has no RLS) by adding th
 criterion to every ORM query and refusing to flush rows of another casino. The few hot paths
 that use Core statements instead (``uow.execute``) name the casino in every statement.
 
+Every transaction of a unit of work that acts for a staff member begins by reading that
+member's row: deactivated, locked or given another role since signing in (at another
+terminal), they are refused before the transaction does anything (AUTH_SESSION_ENDED, or
+AUTH_STAFF_LOCKED naming them), and the terminal signs out.
+
 What a terminal waits for is round trips and Python, so the unit of work spends few of
 either: no pool pre-ping (a dead pooled connection is noticed by the first statement, which
 is retried), BEGIN and the scope settings in one query, write-once rows (audit, stored
