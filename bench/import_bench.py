@@ -1,6 +1,6 @@
 """Player CSV import: staging a generated file on Postgres against a bare COPY of that file.
 
-    .venv/bin/python bench/import_bench.py [--rows N] [--memory-rows N ...]
+    .venv/bin/python bench/import_bench.py [--rows N] [--memory-rows N ...] [--breakdown]
 
 Generates a player file (~75 bytes a row), then, on one Postgres (PITTERM_BENCH_DATABASE_URL's
 server, else an embedded one):
@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -193,6 +194,61 @@ def child_stage(pg: BenchPostgres, code: str, path: Path) -> dict[str, float]:
     return figures
 
 
+def breakdown(pg: BenchPostgres, path: Path, copy_s: float) -> list[str]:
+    """Where staging's time goes, each part alone: Python (read, check and normalise every
+    chunk, no database) and the database (the same chunks, built beforehand, written as the
+    application role with nothing else to wait for). Each part's time against ``copy_s``."""
+    from zoneinfo import ZoneInfo
+
+    from pitterm.domain import imports
+    from pitterm.domain.auth import find_casino, parse_credentials, sign_in
+    from pitterm.domain.database import Database, Scope
+    from pitterm.domain.import_columns import ChunkStager
+    from pitterm.domain.import_file import CsvStream, scan_file
+    from pitterm.domain.import_rows import RowRules, parse_mapping
+
+    staff, pin = setup_casino(pg, "PARTS")
+    database = Database.from_url(pg.url(pg.APP_LOGIN))
+    try:
+        casino = find_casino(database.uow(), "PARTS")
+        actor = sign_in(database.uow(Scope(casino.id)), parse_credentials(staff, pin))
+        # A batch with its first chunk staged (then stopped): the others go in below.
+        first = imports.stage_file(
+            database.uow(actor), actor, path, MAPPING, should_stop=lambda: True
+        )
+        batch_id, done = first.batch.id, first.batch.row_count
+        mapping = parse_mapping(MAPPING)
+
+        def chunks() -> Iterator[imports._Chunk]:
+            scan_file(path)
+            with CsvStream(path, "utf-8", ",") as stream:
+                rules = RowRules(
+                    mapping, stream.header, time_zone=ZoneInfo("UTC"), now=database.clock.now()
+                )
+                stager = ChunkStager(rules)
+                for chunk in stream.chunks(imports.STAGE_CHUNK):
+                    rest = imports._after_row(chunk, done)
+                    if rest is not None:
+                        yield imports._staged_rows(batch_id, actor.casino_id, rules, stager, rest)
+
+        wall, cpu = time.perf_counter(), time.process_time()
+        count = sum(1 for _ in chunks())
+        python_wall, python_cpu = time.perf_counter() - wall, time.process_time() - cpu
+        built = list(chunks())
+        uow, expected = database.uow(actor), done
+        wall = time.perf_counter()
+        for chunk in built:
+            expected = imports._commit_chunk(uow, actor, batch_id, expected, chunk)[0]
+        database_s = time.perf_counter() - wall
+    finally:
+        database.dispose()
+    return [
+        f"breakdown ({count} chunks after the first): Python alone {python_wall:.2f} s"
+        f" ({python_cpu:.2f} s CPU) = {python_wall / copy_s:.1f}x COPY;"
+        f" database alone {database_s:.2f} s = {database_s / copy_s:.1f}x COPY",
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -204,6 +260,11 @@ def main() -> int:
         help="file sizes whose peak memory to compare (default: 100k and --rows)",
     )
     parser.add_argument("--runs", type=int, default=1, help="timed runs of each (median kept)")
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="also time the Python work and the database work of staging, each alone",
+    )
     parser.add_argument("--child", nargs=5, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -234,6 +295,9 @@ def main() -> int:
                 f" {staged['rows'] / staged['seconds']:,.0f} rows/s)"
             )
         copy_s, import_s = sorted(copies)[len(copies) // 2], sorted(imports_)[len(imports_) // 2]
+        if args.breakdown:
+            for line in breakdown(pg, main_file, copy_s):
+                print(line)
         figures.append(
             Figure(
                 name=f"import.stage {args.rows:,} rows",
