@@ -7,9 +7,9 @@ mater') until something else redraws the table. A column given its width never c
 width on its own, so there is nothing to go stale.
 
 A column may also give a narrower ``min_width``: in a ``FittingTable`` too narrow for every
-column at its width (a 100-column terminal), such columns give up cells, in order, down to
-their minimum, rather than pushing the table's last columns out of sight behind a sideways
-scroll; they take them back as the table widens.
+column at its width (a 100-column terminal), such columns give up cells, each in proportion
+to what it can spare, down to their minimum, rather than pushing the table's last columns
+out of sight behind a sideways scroll; they take them back as the table widens.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ class FittingTable(DataTable[CellType]):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.flexible: dict[ColumnKey, tuple[int, int]] = {}
-        """Each flexible column's (narrowest, widest) width, in the order they give way."""
+        """Each flexible column's (narrowest, widest) width."""
 
     def clear(self, columns: bool = False) -> Self:
         if columns:
