@@ -32,7 +32,7 @@ from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Final
+from typing import Any, Final, TypeVar, cast
 
 from pitterm.domain.import_file import Block, Chunk, Record
 from pitterm.domain.import_rows import (
@@ -47,6 +47,8 @@ from pitterm.domain.import_rows import (
     _parse_date,
 )
 from pitterm.domain.import_status import ImportRowStatus
+
+V = TypeVar("V")
 
 SLOW_COLUMNS: tuple[str, ...] = (
     "row_number",
@@ -232,43 +234,20 @@ class ChunkStager:
     def _memo(
         self, cells: list[str], memo: dict[str, str], compute: Callable[[str], str]
     ) -> tuple[str, list[int]]:
-        texts: list[str | None] = list(map(memo.get, cells))
-        i = -1
-        with suppress(ValueError):  # ``index`` finds the next miss; none left ends the loop
-            while True:
-                i = texts.index(None, i + 1)
-                cell = cells[i]
-                known = memo.get(cell)
-                if known is None:
-                    if len(memo) >= MEMO_LIMIT:
-                        memo.clear()
-                    known = memo[cell] = compute(cell)
-                texts[i] = known
-        return _joined(texts)  # type: ignore[arg-type]
+        return _joined(_remembered(cells, memo, compute))
 
     def _packed(
         self, cells: list[str], memo: dict[str, bytes], compute: Callable[[str], bytes], oid: int
     ) -> tuple[bytes, list[int]]:
         """``_memo`` for a binary column: each cell's array element, remembered."""
-        elements: list[bytes | None] = list(map(memo.get, cells))
-        i = -1
-        with suppress(ValueError):
-            while True:
-                i = elements.index(None, i + 1)
-                cell = cells[i]
-                known = memo.get(cell)
-                if known is None:
-                    if len(memo) >= MEMO_LIMIT:
-                        memo.clear()
-                    known = memo[cell] = compute(cell)
-                elements[i] = known
+        elements = _remembered(cells, memo, compute)
         bad: list[int] = []
         if _BAD_ELEMENT in elements:
             bad = [i for i, element in enumerate(elements) if element == _BAD_ELEMENT]
             for i in bad:
                 elements[i] = _NULL_ELEMENT
         header = _ARRAY_HEADER.pack(1, _NULL_ELEMENT in elements, oid, len(cells), 1)
-        return header + b"".join(elements), bad  # type: ignore[arg-type]
+        return header + b"".join(elements), bad
 
     def _emails_text(self, cells: list[str]) -> tuple[str, list[int]]:
         joined = "\n".join(cells) + "\n"
@@ -372,6 +351,27 @@ class ChunkStager:
         emails = _empty_at(fast.get("email"), count)
         cards = _empty_at(fast.get("loyalty_card_number"), count)
         return sorted(emails & cards)
+
+
+def _remembered(cells: list[str], memo: dict[str, V], compute: Callable[[str], V]) -> list[V]:
+    """Each cell's value from ``memo``, computing (and remembering) the ones it lacks.
+
+    The common cells of a column repeat (tiers, birth dates, first names), so most come
+    from the memo in one C-level pass; ``memo`` is emptied when it reaches MEMO_LIMIT.
+    """
+    values: list[V | None] = list(map(memo.get, cells))
+    i = -1
+    with suppress(ValueError):  # ``index`` finds the next miss; none left ends the loop
+        while True:
+            i = values.index(None, i + 1)
+            cell = cells[i]
+            known = memo.get(cell)
+            if known is None:
+                if len(memo) >= MEMO_LIMIT:
+                    memo.clear()
+                known = memo[cell] = compute(cell)
+            values[i] = known
+    return cast(list[V], values)  # every None was filled in
 
 
 def _joined(texts: list[str]) -> tuple[str, list[int]]:
