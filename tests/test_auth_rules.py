@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select, update
 from textual.widgets import Static
 
+from pitterm.app import PitApp
 from pitterm.domain import auth, casinos, floor, loyalty, slips
 from pitterm.domain.auth import MAX_FAILED_ATTEMPTS, Credentials
 from pitterm.domain.capabilities import Capability, can
@@ -412,6 +413,14 @@ def test_each_transaction_of_a_unit_of_work_checks_again(
     assert raised.value.code is ErrorCode.AUTH_SESSION_ENDED
 
 
+def assert_signed_out_as_deactivated(app: PitApp) -> None:
+    """Nobody signed in, not locked, and the sign-in screen saying why."""
+    assert app.actor is None and not app.locked
+    assert isinstance(app.screen, SignInScreen)
+    message = app.screen.query_one("#sign-in-message", Static)
+    assert str(message.render()) == "Staff PB1 was deactivated; this terminal is signed out."
+
+
 @drive
 async def test_the_terminal_signs_out_when_its_staff_member_is_deactivated(
     sqlite_database: Database,
@@ -425,10 +434,7 @@ async def test_the_terminal_signs_out_when_its_staff_member_is_deactivated(
         auth.set_staff_active(sqlite_database.uow(world.admin), world.admin, boss.staff_id, False)
         app._refresh_status()  # the header's periodic read, as any service call would be
         await settle(pilot)
-        assert app.actor is None
-        assert isinstance(app.screen, SignInScreen)
-        message = app.screen.query_one("#sign-in-message", Static)
-        assert str(message.render()) == "Staff PB1 was deactivated; this terminal is signed out."
+        assert_signed_out_as_deactivated(app)
 
 
 @drive
@@ -450,8 +456,5 @@ async def test_a_deactivated_staff_member_cannot_unlock_their_idle_terminal(
         await type_text(pilot, PINS[StaffRole.PIT_BOSS])
         await pilot.press("enter")
         await settle(pilot)
-        assert app.actor is None and not app.locked
-        assert isinstance(app.screen, SignInScreen)
-        message = app.screen.query_one("#sign-in-message", Static)
-        assert str(message.render()) == "Staff PB1 was deactivated; this terminal is signed out."
+        assert_signed_out_as_deactivated(app)
     assert staff_row(sqlite_database, world, StaffRole.PIT_BOSS) == (False, 0)
